@@ -1,0 +1,38 @@
+package io.jvdpa.sys;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+
+/** What the kernel says this process holds: open descriptors and mappings. */
+final class ProcSelf {
+    private ProcSelf() {}
+
+    static long openFds() {
+        try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** True when some line of /proc/self/maps starts at {@code address}. */
+    static boolean mapped(long address) {
+        String start = Long.toHexString(address) + "-";
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.anyMatch(l -> l.startsWith(start));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static long mappingsNamed(String name) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/maps"))) {
+            return lines.filter(l -> l.contains(name)).count();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+}
