@@ -1,0 +1,291 @@
+package io.jvdpa.virtqueue;
+
+import static io.jvdpa.virtqueue.PackedRing.EVENT_FLAGS;
+import static io.jvdpa.virtqueue.PackedRing.EVENT_OFF_WRAP;
+
+import io.jvdpa.memory.DirtyLog;
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.memory.GuestMemory;
+import io.jvdpa.memory.GuestRegion;
+import java.lang.foreign.MemorySegment;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The device side of a packed virtqueue (VIRTIO 1.2 §2.8): one descriptor ring that both sides write, with wrap
+ * counters, and the driver and device event suppression structures.
+ *
+ * <p>Ordering: a descriptor's flags are read with acquire, so the rest of the list is read after them. Used
+ * entries of a burst are written in full except the flags of the first one, which publishUsed stores last with
+ * release: the driver polls only that position, so the whole burst appears at once (§2.8.9).
+ */
+public final class PackedDeviceQueue extends BaseDeviceQueue {
+    private final MemorySegment ring;
+    private final MemorySegment driverEvent;
+    private final MemorySegment deviceEvent;
+    private final boolean eventIdx;
+    private final boolean indirectDesc;
+
+    private int nextAvail;
+    private boolean availWrap;
+    private int nextUsed;
+    private boolean usedWrap;
+    /** Ring offset of the first unpublished used entry's flags, or -1. */
+    private long pendingFlagsOffset = -1;
+    private int pendingFlags;
+    private int publishedSinceSignal;
+    private int signalledUsed;
+    private boolean signalledValid;
+    private boolean notifyEnabled = true;
+    /** Ring descriptors popped and not yet used: a used entry may never cover more. */
+    private int inFlightDescriptors;
+    private int inFlight;
+
+    public PackedDeviceQueue(VirtqueueFeatures features, MemorySegment descRing, MemorySegment driverEventArea,
+            MemorySegment deviceEventArea, GuestMemory memory, DirtyLog log, long descRingAddr, RingState start) {
+        super(features, memory, log, descRingAddr);
+        if (!features.packed()) {
+            throw new IllegalArgumentException("features describe a split ring, not a packed one");
+        }
+        PackedRing.checkAreas(size, descRing, driverEventArea, deviceEventArea);
+        if (start.nextAvail() >= size || start.nextUsed() >= size || start.nextUsed() < 0) {
+            throw new IllegalArgumentException("packed ring state %s is outside the ring of %d descriptors"
+                    .formatted(start, size));
+        }
+        this.ring = descRing;
+        this.driverEvent = driverEventArea;
+        this.deviceEvent = deviceEventArea;
+        this.eventIdx = features.eventIdx();
+        this.indirectDesc = features.indirectDesc();
+        this.nextAvail = start.nextAvail();
+        this.availWrap = start.availWrap();
+        this.nextUsed = start.nextUsed();
+        this.usedWrap = start.usedWrap();
+        this.signalledUsed = nextUsed;
+    }
+
+    @Override
+    public boolean pop(DescriptorChain chain) {
+        if (isBroken()) {
+            return false;
+        }
+        try {
+            final Endianness o = order;
+            int pos = nextAvail;
+            int headFlags = o.u16Acquire(ring, (long) Desc.SIZE * pos + Desc.PACKED_FLAGS);
+            if (!PackedRing.isAvail(headFlags, availWrap)) {
+                counters.emptyPolls++;
+                return false;
+            }
+            chain.begin(log);
+            GuestMemory mem = memory;
+            boolean wrap = availWrap;
+            int count = 0;
+            int id;
+            int ttl = size;
+            int flags = headFlags;
+            while (true) {
+                if (ttl-- == 0) {
+                    throw new RingViolation("descriptor list at position %d is longer than the queue size %d: it wraps onto itself (VIRTIO 1.2 §2.8.17)"
+                            .formatted(nextAvail, size));
+                }
+                long off = (long) Desc.SIZE * pos;
+                long addr = o.u64(ring, off + Desc.ADDR);
+                long len = o.u32(ring, off + Desc.LEN);
+                id = o.u16(ring, off + Desc.PACKED_ID);
+                if (count > 0) {
+                    flags = o.u16(ring, off + Desc.PACKED_FLAGS);
+                }
+                count++;
+                if (++pos == size) {
+                    pos = 0;
+                    wrap = !wrap;
+                }
+                if ((flags & Desc.F_INDIRECT) != 0) {
+                    if (count > 1 || (flags & Desc.F_NEXT) != 0) {
+                        throw new RingViolation("indirect descriptor at position %d is part of a list linked by NEXT (VIRTIO 1.2 §2.8.19)"
+                                .formatted(off / Desc.SIZE));
+                    }
+                    indirect(chain, addr, len, mem);
+                    break;
+                }
+                chain.addBuffer(addr, len, (flags & Desc.F_WRITE) != 0, mem);
+                if ((flags & Desc.F_NEXT) == 0) {
+                    break;
+                }
+            }
+            // The Buffer ID is in the last descriptor of the list (§2.8.6).
+            chain.finish(id, count);
+            nextAvail = pos;
+            availWrap = wrap;
+            inFlight++;
+            inFlightDescriptors += count;
+            counters.chains++;
+            counters.readableBytes += chain.readableBytes();
+            if (eventIdx && notifyEnabled) {
+                writeEventDesc();
+            }
+            return true;
+        } catch (RingViolation v) {
+            markBroken(v.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            internalError("pop", e);
+            return false;
+        }
+    }
+
+    /** An indirect table: its entries in order, only WRITE meaningful (VIRTIO 1.2 §2.8.7, §2.8.19). */
+    private void indirect(DescriptorChain chain, long addr, long len, GuestMemory mem) {
+        if (!indirectDesc) {
+            throw new RingViolation("indirect descriptor but VIRTIO_F_INDIRECT_DESC was not negotiated (VIRTIO 1.2 §2.8.19)");
+        }
+        checkIndirectLength(len);
+        long entries = len / Desc.SIZE;
+        if (entries > size) {
+            throw new RingViolation("indirect table of %d descriptors is longer than the queue size %d (VIRTIO 1.2 §2.8.5, §2.8.17)"
+                    .formatted(entries, size));
+        }
+        GuestRegion region = indirectRegion(mem, addr, len);
+        MemorySegment table = region.segment();
+        long base = addr - region.guestPhysAddr();
+        final Endianness o = order;
+        for (int k = 0; k < entries; k++) {
+            long off = base + (long) Desc.SIZE * k;
+            int flags = o.u16(table, off + Desc.PACKED_FLAGS);
+            if ((flags & Desc.F_INDIRECT) != 0) {
+                throw new RingViolation("entry %d of an indirect table is itself indirect (VIRTIO 1.2 §2.8.19)".formatted(k));
+            }
+            chain.addBuffer(o.u64(table, off + Desc.ADDR), o.u32(table, off + Desc.LEN), (flags & Desc.F_WRITE) != 0, mem);
+        }
+    }
+
+    @Override
+    public void addUsed(int headId, int descriptorCount, int bytesWritten) {
+        if (isBroken()) {
+            return;
+        }
+        try {
+            if (descriptorCount < 1 || descriptorCount > inFlightDescriptors) {
+                markBroken("device returned buffer %d as %d descriptors with %d in flight (VIRTIO 1.2 §2.8.6)"
+                        .formatted(headId, descriptorCount, inFlightDescriptors));
+                return;
+            }
+            long off = (long) Desc.SIZE * nextUsed;
+            order.putU32(ring, off + Desc.LEN, Integer.toUnsignedLong(bytesWritten));
+            order.putU16(ring, off + Desc.PACKED_ID, headId);
+            // WRITE in a used descriptor says the device wrote into the buffer (§2.8.3).
+            int flags = PackedRing.usedFlags(usedWrap) | (bytesWritten != 0 ? Desc.F_WRITE : 0);
+            if (pendingFlagsOffset < 0) {
+                pendingFlagsOffset = off + Desc.PACKED_FLAGS;
+                pendingFlags = flags;
+            } else {
+                // Not yet visible: the driver polls the first pending entry, whose flags are stored last.
+                order.putU16Opaque(ring, off + Desc.PACKED_FLAGS, flags);
+            }
+            logWrite(off, Desc.SIZE);
+            nextUsed += descriptorCount;
+            if (nextUsed >= size) {
+                nextUsed -= size;
+                usedWrap = !usedWrap;
+            }
+            publishedSinceSignal += descriptorCount;
+            inFlightDescriptors -= descriptorCount;
+            inFlight--;
+            counters.usedChains++;
+            counters.usedBytes += Integer.toUnsignedLong(bytesWritten);
+        } catch (RuntimeException e) {
+            internalError("addUsed", e);
+        }
+    }
+
+    @Override
+    public void publishUsed() {
+        if (pendingFlagsOffset < 0) {
+            return;
+        }
+        // Release: every used entry of the burst is written before the first one's flags expose them.
+        order.putU16Release(ring, pendingFlagsOffset, pendingFlags);
+        pendingFlagsOffset = -1;
+    }
+
+    @Override
+    public boolean needsNotification() {
+        int advanced = publishedSinceSignal;
+        if (advanced == 0 || pendingFlagsOffset >= 0) {
+            return false;
+        }
+        publishedSinceSignal = 0;
+        VarHandle.fullFence();
+        int flags = order.u16Opaque(driverEvent, EVENT_FLAGS) & 0x3;
+        boolean notify;
+        if (flags == PackedRing.RING_EVENT_FLAGS_DISABLE) {
+            notify = false;
+        } else if (flags == PackedRing.RING_EVENT_FLAGS_DESC && eventIdx) {
+            notify = !signalledValid || advanced >= size || descEventPassed(order.u16Opaque(driverEvent, EVENT_OFF_WRAP), advanced);
+        } else {
+            // ENABLE, or a value we may not act on (DESC without EVENT_IDX, reserved 3): notify, which is safe.
+            notify = true;
+        }
+        signalledUsed = nextUsed;
+        signalledValid = true;
+        if (notify) {
+            counters.notifications++;
+        } else {
+            counters.notificationsSuppressed++;
+        }
+        return notify;
+    }
+
+    /**
+     * Whether the used positions written since the last notification, (signalledUsed, nextUsed], passed the
+     * descriptor the driver asked about (off_wrap, §2.8.14). Positions are unwrapped into one 16-bit line.
+     */
+    private boolean descEventPassed(int offWrap, int advanced) {
+        int off = offWrap & 0x7FFF;
+        boolean wrap = (offWrap >>> PackedRing.EVENT_WRAP_BIT) != 0;
+        int newIdx = nextUsed;
+        int oldIdx = newIdx - advanced;
+        if (wrap != usedWrap) {
+            off -= size;
+        }
+        return needEvent(off & 0xFFFF, newIdx & 0xFFFF, oldIdx & 0xFFFF);
+    }
+
+    @Override
+    public void disableNotifications() {
+        notifyEnabled = false;
+        order.putU16Opaque(deviceEvent, EVENT_FLAGS, PackedRing.RING_EVENT_FLAGS_DISABLE);
+    }
+
+    @Override
+    public boolean enableNotifications() {
+        notifyEnabled = true;
+        if (eventIdx) {
+            writeEventDesc();
+            order.putU16Opaque(deviceEvent, EVENT_FLAGS, PackedRing.RING_EVENT_FLAGS_DESC);
+        } else {
+            order.putU16Opaque(deviceEvent, EVENT_FLAGS, PackedRing.RING_EVENT_FLAGS_ENABLE);
+        }
+        VarHandle.fullFence();
+        if (isBroken()) {
+            return false;
+        }
+        int flags = order.u16Acquire(ring, (long) Desc.SIZE * nextAvail + Desc.PACKED_FLAGS);
+        return PackedRing.isAvail(flags, availWrap);
+    }
+
+    /** Asks for a kick when the descriptor at our next position is made available. */
+    private void writeEventDesc() {
+        order.putU16Opaque(deviceEvent, EVENT_OFF_WRAP, nextAvail | (availWrap ? 1 << PackedRing.EVENT_WRAP_BIT : 0));
+    }
+
+    @Override
+    public RingState state() {
+        return RingState.packed(nextAvail, availWrap, nextUsed, usedWrap);
+    }
+
+    @Override
+    public int inFlight() {
+        return inFlight;
+    }
+}
