@@ -1,0 +1,73 @@
+package io.jvdpa.cli;
+
+import io.jvdpa.device.DeviceProfile;
+import io.jvdpa.device.LegacyPolicy;
+import java.nio.file.Path;
+import picocli.CommandLine.Option;
+
+/** The flags every device command shares: where to meet the front-end, threads, and the profile. */
+public final class DeviceOptions {
+    @Option(names = "--socket-path", required = true, paramLabel = "PATH",
+            description = "vhost-user socket: listened on, or connected to with --client")
+    Path socketPath;
+
+    @Option(names = "--client", description = "connect to the front-end's socket (and reconnect) instead of listening")
+    boolean client;
+
+    @Option(names = "--socket-mode", paramLabel = "MODE", defaultValue = "0600",
+            description = "permissions of the socket file created in server mode (octal, default ${DEFAULT-VALUE})")
+    String socketMode;
+
+    @Option(names = "--workers", paramLabel = "N", defaultValue = "1",
+            description = "data-path threads (default ${DEFAULT-VALUE})")
+    int workers;
+
+    @Option(names = "--poll", description = "busy-poll the rings instead of sleeping on kicks")
+    boolean poll;
+
+    @Option(names = "--legacy", paramLabel = "POLICY", defaultValue = "auto",
+            description = "legacy (pre-1.0) drivers served: auto (any byte order), le-only, off (default ${DEFAULT-VALUE})")
+    String legacy;
+
+    @Option(names = "--packed", paramLabel = "on|off", defaultValue = "on",
+            description = "offer the packed ring (default ${DEFAULT-VALUE})")
+    String packed;
+
+    @Option(names = "--any-layout", paramLabel = "on|off", defaultValue = "on",
+            description = "offer ANY_LAYOUT to legacy drivers; off makes them use legacy framing (default ${DEFAULT-VALUE})")
+    String anyLayout;
+
+    public DeviceProfile profile() {
+        return new DeviceProfile(LegacyPolicy.ofFlag(legacy), onOff("--packed", packed),
+                onOff("--any-layout", anyLayout), false);
+    }
+
+    public int socketModeBits() {
+        try {
+            int mode = Integer.parseInt(socketMode, 8);
+            if (mode < 0 || mode > 0777) {
+                throw new NumberFormatException();
+            }
+            return mode;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--socket-mode '" + socketMode + "' is not an octal mode like 0600");
+        }
+    }
+
+    static boolean onOff(String flag, String value) {
+        return switch (value) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new IllegalArgumentException(flag + " takes on or off, not '" + value + "'");
+        };
+    }
+
+    /** Checks the values picocli cannot; throws IllegalArgumentException naming the flag. */
+    public void validate() {
+        if (workers < 1 || workers > 64) {
+            throw new IllegalArgumentException("--workers " + workers + " is outside 1..64");
+        }
+        profile();
+        socketModeBits();
+    }
+}

@@ -1,0 +1,43 @@
+package io.jvdpa.device;
+
+import io.jvdpa.memory.DirtyLog;
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.memory.GuestMemory;
+import io.jvdpa.memory.GuestMemoryException;
+import io.jvdpa.vhostuser.VhostUserException;
+import io.jvdpa.vhostuser.VringAddr;
+import io.jvdpa.virtqueue.DeviceQueue;
+import io.jvdpa.virtqueue.RingAreas;
+import io.jvdpa.virtqueue.RingState;
+import io.jvdpa.virtqueue.VirtqueueFeatures;
+
+/** Opens a queue's ring from what the front-end configured: translates its three areas and checks them. */
+final class RingFactory {
+    private RingFactory() {}
+
+    static DeviceQueue open(Queue q, GuestMemory memory, RingState state, long features, Endianness order,
+                            DirtyLog log) throws VhostUserException {
+        VringAddr a = q.addr;
+        int n = q.size;
+        boolean packed = VirtioFeatures.has(features, VirtioFeatures.RING_PACKED);
+        VirtqueueFeatures vf = new VirtqueueFeatures(n, packed, VirtioFeatures.has(features, VirtioFeatures.RING_EVENT_IDX),
+                VirtioFeatures.has(features, VirtioFeatures.RING_INDIRECT_DESC), order);
+        try {
+            // Sizes from VIRTIO 1.2 2.7 (split, event fields included) and 2.8 (packed).
+            RingAreas areas = packed
+                    ? new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 4),
+                            memory.sliceUser(a.used(), 4))
+                    : new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 6 + 2L * n),
+                            memory.sliceUser(a.used(), 6 + 8L * n));
+            areas.check(vf);
+            long logAddr = packed ? memory.userToGuest(a.desc())
+                    : a.logUsed() ? a.log() : memory.userToGuest(a.used());
+            DeviceQueue ring = DeviceQueue.create(vf, areas, memory, log, logAddr, state);
+            ring.setLabel("queue " + q.index());
+            return ring;
+        } catch (GuestMemoryException | IllegalArgumentException e) {
+            throw new VhostUserException("queue %d (size %d, desc 0x%x, avail 0x%x, used 0x%x): %s"
+                    .formatted(q.index(), n, a.desc(), a.avail(), a.used(), e.getMessage()));
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package io.jvdpa.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.vhostuser.BackendEndpoint;
+import io.jvdpa.vhostuser.DriverRing;
+import io.jvdpa.vhostuser.DriverSession;
+import io.jvdpa.vhostuser.ProtocolFeature;
+import io.jvdpa.vhostuser.VhostUserException;
+import io.jvdpa.virtqueue.UsedBuffer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** jvdpa's own front-end against the framework over a real socket, for each driver kind the framework serves. */
+class DeviceBackendTest {
+    private static final long VERSION_1 = 1L << 32;
+    private static final long RING_PACKED = 1L << 34;
+    private static final long EVENT_IDX = 1L << 29;
+    private static final long INDIRECT = 1L << 28;
+    private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
+
+    private Path dir;
+    private Worker worker;
+    private EchoDevice device;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        dir = Files.createTempDirectory("jvdpa-test");
+        worker = new Worker("test-worker", false);
+        device = new EchoDevice();
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        worker.close();
+        Files.deleteIfExists(dir.resolve("echo.sock"));
+        Files.deleteIfExists(dir);
+    }
+
+    private BackendEndpoint serve(DeviceProfile profile) throws Exception {
+        DeviceBackend backend = new DeviceBackend("echo0", device, profile, new Worker[] {worker});
+        return BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
+    }
+
+    @ParameterizedTest(name = "{0} driver, {1}, {2} ring, event idx {3}")
+    @CsvSource({
+        "modern, LITTLE, split, false", "modern, LITTLE, split, true", "modern, LITTLE, packed, false",
+        "modern, LITTLE, packed, true", "legacy, LITTLE, split, false", "legacy, LITTLE, split, true",
+        "legacy, BIG, split, false", "legacy, BIG, split, true"})
+    void echoesThroughEveryDriverKind(String kind, Endianness order, String ring, boolean eventIdx) throws Exception {
+        long wanted = INDIRECT | (eventIdx ? EVENT_IDX : 0) | (kind.equals("modern") ? VERSION_1 : 0)
+                | (ring.equals("packed") ? RING_PACKED : 0) | 1L << 3;
+        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(wanted, ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(0, 256, order);
+            // 600 requests: more than two laps of a 256-entry ring, so indices wrap around.
+            UsedBuffer used = new UsedBuffer();
+            long out = s.ram().allocate(64, 16);
+            long in = s.ram().allocate(64, 16);
+            for (int i = 0; i < 600; i++) {
+                MemorySegment o = s.ram().at(out, 8);
+                o.set(ValueLayout.JAVA_INT_UNALIGNED.withOrder(order.byteOrder()), 0, i);
+                o.set(ValueLayout.JAVA_BYTE, 4, (byte) 1);
+                o.set(ValueLayout.JAVA_BYTE, 5, (byte) 2);
+                o.set(ValueLayout.JAVA_BYTE, 6, (byte) 3);
+                o.set(ValueLayout.JAVA_BYTE, 7, (byte) 4);
+                assertThat(r.queue().post(new long[] {out, in}, new int[] {8, 64}, 1, 1, i)).isTrue();
+                r.publishAndKick();
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (!r.queue().reap(used)) {
+                    assertThat(System.nanoTime()).as("reply to request %d", i).isLessThan(deadline);
+                    Thread.onSpinWait();
+                }
+                assertThat(used.token()).isEqualTo(i);
+                assertThat(used.length()).isEqualTo(8);
+                MemorySegment reply = s.ram().at(in, 8);
+                Endianness expected = kind.equals("modern") ? Endianness.LITTLE : order;
+                assertThat(reply.get(ValueLayout.JAVA_INT_UNALIGNED.withOrder(expected.byteOrder()), 0)).isEqualTo(i + 1);
+                assertThat(reply.asSlice(4, 4).toArray(ValueLayout.JAVA_BYTE)).containsExactly(4, 3, 2, 1);
+            }
+            byte[] config = s.frontend().getConfig(0, 8);
+            Endianness configOrder = kind.equals("modern") ? Endianness.LITTLE : order;
+            assertThat(java.nio.ByteBuffer.wrap(config).order(configOrder.byteOrder()).getInt(0)).isEqualTo(0x12345678);
+            // Split: the next avail index; packed: the next descriptor position (two descriptors per request).
+            long expectedBase = ring.equals("packed") ? (600 * 2) % 256 : 600;
+            assertThat(s.frontend().getVringBase(0) & 0x7fff).isEqualTo(expectedBase);
+        }
+    }
+
+    @Test
+    void legacyBigEndianIsRefusedByAnLittleEndianOnlyProfile() throws Exception {
+        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.LE_ONLY));
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(INDIRECT, ALL_PROTOCOL);
+            assertThat(s.protocolFeatures() & ProtocolFeature.CROSS_ENDIAN.mask()).as("CROSS_ENDIAN not offered").isZero();
+            // Without CROSS_ENDIAN the front-end cannot ask for big-endian; forcing it is refused with a reason.
+            s.frontend().setVringNum(0, 64);
+            assertThatThrownBy(() -> s.frontend().setVringEndian(0, true)).isInstanceOf(VhostUserException.class);
+        }
+    }
+
+    @Test
+    void legacyDriverIsRefusedWhenLegacyIsOff() throws Exception {
+        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.OFF));
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            assertThatThrownBy(() -> s.negotiate(INDIRECT, ALL_PROTOCOL))
+                    .isInstanceOf(VhostUserException.class).hasMessageContaining("SET_FEATURES");
+        }
+    }
+
+    @Test
+    void theNextFrontEndIsServedAfterOneLeaves() throws Exception {
+        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT)) {
+            for (int i = 0; i < 3; i++) {
+                try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+                    s.negotiate(VERSION_1, ALL_PROTOCOL);
+                    s.setUpRing(0, 64, Endianness.LITTLE);
+                }
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (device.deactivations < i + 1) {
+                    assertThat(System.nanoTime()).isLessThan(deadline);
+                    Thread.sleep(5);
+                }
+            }
+            assertThat(endpoint.connections()).isEqualTo(3);
+            assertThat(device.activations).isEqualTo(3);
+        }
+    }
+}

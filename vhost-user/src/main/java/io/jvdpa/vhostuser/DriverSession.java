@@ -1,0 +1,127 @@
+package io.jvdpa.vhostuser;
+
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.sys.EventFd;
+import io.jvdpa.virtqueue.DriverQueue;
+import io.jvdpa.virtqueue.RingLayout;
+import io.jvdpa.virtqueue.RingState;
+import io.jvdpa.virtqueue.VirtqueueFeatures;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A complete front-end in a few calls, as QEMU would drive a back-end for one guest: negotiate, share guest
+ * RAM, set up rings (split or packed; modern little-endian, or legacy in either order through
+ * SET_VRING_ENDIAN), then post buffers and reap them. For tests, the probe and the benchmarks.
+ */
+public final class DriverSession implements AutoCloseable {
+    private static final long VERSION_1 = 1L << 32;
+    private static final long RING_PACKED = 1L << 34;
+    private static final long PROTOCOL_FEATURES = 1L << 30;
+
+    private final Frontend frontend;
+    private final GuestRam ram;
+    private final List<DriverRing> rings = new ArrayList<>();
+    private long features;
+    private long offered;
+    private long protocolFeatures;
+
+    private DriverSession(Frontend frontend, GuestRam ram) {
+        this.frontend = frontend;
+        this.ram = ram;
+    }
+
+    /** Connects, and shares {@code ramSize} bytes of guest RAM once features are negotiated. */
+    public static DriverSession connect(Path socket, long ramSize) throws IOException {
+        Frontend f = Frontend.connect(socket, Duration.ofSeconds(10));
+        try {
+            return new DriverSession(f, new GuestRam(ramSize));
+        } catch (IOException e) {
+            f.close();
+            throw e;
+        }
+    }
+
+    public Frontend frontend() {
+        return frontend;
+    }
+
+    public GuestRam ram() {
+        return ram;
+    }
+
+    public long offeredFeatures() {
+        return offered;
+    }
+
+    public long features() {
+        return features;
+    }
+
+    public long protocolFeatures() {
+        return protocolFeatures;
+    }
+
+    /**
+     * GET_FEATURES, protocol features (the intersection of {@code wantedProtocol} and what is offered),
+     * SET_OWNER, SET_FEATURES with {@code wanted} masked by what is offered, and SET_MEM_TABLE.
+     */
+    public long negotiate(long wanted, long wantedProtocol) throws IOException, VhostUserException {
+        offered = frontend.getFeatures();
+        if ((offered & PROTOCOL_FEATURES) != 0) {
+            protocolFeatures = frontend.getProtocolFeatures() & wantedProtocol;
+            frontend.setProtocolFeatures(protocolFeatures);
+        }
+        frontend.setOwner();
+        features = (wanted & offered) | (offered & PROTOCOL_FEATURES);
+        frontend.setFeatures(features);
+        frontend.setMemTable(List.of(ram.region()), List.of(ram.fd()));
+        return features;
+    }
+
+    public boolean legacy() {
+        return (features & VERSION_1) == 0;
+    }
+
+    /**
+     * Sets up ring {@code index} of {@code size} entries. A legacy session lays the split ring out the legacy
+     * way (one 4096-aligned block) and, when {@code order} is big-endian, says so with SET_VRING_ENDIAN.
+     */
+    public DriverRing setUpRing(int index, int size, Endianness order) throws IOException, VhostUserException {
+        boolean packed = (features & RING_PACKED) != 0;
+        Endianness ringOrder = legacy() ? order : Endianness.LITTLE;
+        VirtqueueFeatures vf = VirtqueueFeatures.fromFeatureBits(features, size, ringOrder);
+        RingLayout layout = packed ? RingLayout.packed(size) : legacy() ? RingLayout.legacy(size) : RingLayout.split(size);
+        long block = ram.allocate(layout.byteSize(), Math.max(layout.blockAlign(), 4096));
+        ram.at(block, layout.byteSize()).fill((byte) 0);
+        DriverQueue queue = DriverQueue.create(vf, layout.areas(ram.at(block, layout.byteSize())), RingState.initial());
+        EventFd kick = EventFd.create();
+        EventFd call = EventFd.create();
+        frontend.setVringNum(index, size);
+        // Packed rings start with both wrap counters at 1, which vhost-user carries in bit 15.
+        frontend.setVringBase(index, packed ? 0x8000 : 0);
+        if (legacy() && (protocolFeatures & ProtocolFeature.CROSS_ENDIAN.mask()) != 0) {
+            frontend.setVringEndian(index, order == Endianness.BIG);
+        }
+        frontend.setVringAddr(new VringAddr(index, 0, ram.userAddr(block + layout.descOffset()),
+                ram.userAddr(block + layout.deviceOffset()), ram.userAddr(block + layout.driverOffset()), 0));
+        frontend.setVringCall(index, call.fd());
+        frontend.setVringKick(index, kick.fd());
+        if ((features & PROTOCOL_FEATURES) != 0) {
+            frontend.setVringEnable(index, true);
+        }
+        DriverRing ring = new DriverRing(index, queue, kick, call);
+        rings.add(ring);
+        return ring;
+    }
+
+    @Override
+    public void close() {
+        frontend.close();
+        rings.forEach(DriverRing::close);
+        ram.close();
+    }
+}
