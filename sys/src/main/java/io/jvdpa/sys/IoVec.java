@@ -70,6 +70,16 @@ public final class IoVec {
         return bytes;
     }
 
+    /** Base address of entry {@code i}. */
+    long address(int i) {
+        return array.get(JAVA_LONG, IOVEC.byteSize() * i + IOV_BASE);
+    }
+
+    /** Length of entry {@code i}. */
+    long length(int i) {
+        return array.get(JAVA_LONG, IOVEC.byteSize() * i + IOV_LEN);
+    }
+
     MemorySegment array() {
         return array;
     }

@@ -88,6 +88,11 @@ final class Libc {
             withErrno("pwrite", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
     private static final MethodHandle READV = withErrno("readv", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle WRITEV = withErrno("writev", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle PREADV =
+            withErrno("preadv", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle PWRITEV =
+            withErrno("pwritev", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle FSYNC = withErrno("fsync", fn(JAVA_INT, JAVA_INT));
     private static final MethodHandle FSTAT = withErrno("fstat", fn(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle LSTAT = withErrno("lstat", fn(JAVA_INT, ADDRESS, ADDRESS));
     private static final MethodHandle FTRUNCATE = withErrno("ftruncate", fn(JAVA_INT, JAVA_INT, JAVA_LONG));
@@ -140,6 +145,22 @@ final class Libc {
 
     static long writev(int fd, MemorySegment iov, int count) {
         try { return (long) WRITEV.invokeExact(capture(), fd, iov, count); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    static long preadv(int fd, MemorySegment iov, int count, long offset) {
+        try {
+            return (long) PREADV.invokeExact(capture(), fd, iov, count, offset);
+        } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    static long pwritev(int fd, MemorySegment iov, int count, long offset) {
+        try {
+            return (long) PWRITEV.invokeExact(capture(), fd, iov, count, offset);
+        } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    static int fsync(int fd) {
+        try { return (int) FSYNC.invokeExact(capture(), fd); } catch (Throwable t) { throw rethrow(t); }
     }
 
     static int fstat(int fd, MemorySegment stat) {
