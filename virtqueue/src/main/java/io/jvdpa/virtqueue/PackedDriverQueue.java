@@ -68,9 +68,10 @@ public final class PackedDriverQueue implements DriverQueue {
         this.availWrap = start.availWrap();
         this.nextUsed = start.nextUsed();
         this.usedWrap = start.usedWrap();
-        // Every descriptor looks used in the previous lap: neither available nor used for the current one.
-        int stale = PackedRing.usedFlags(!availWrap);
+        // Positions from the start on were last used in the previous lap, those before it in this lap: then no
+        // position looks available or used until this side or the device writes it in the lap it is in.
         for (int i = 0; i < size; i++) {
+            int stale = PackedRing.usedFlags(i < nextAvail ? availWrap : !availWrap);
             order.putU16Opaque(ring, (long) Desc.SIZE * i + Desc.PACKED_FLAGS, stale);
         }
         order.putU16Opaque(driverEvent, EVENT_OFF_WRAP, 0);

@@ -123,8 +123,9 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
     }
 
     /**
-     * Walks a chain from {@code head}. The ttl is the queue size: a chain that loops, or is longer than the
-     * queue, ends by running out of it (VIRTIO 1.2 §2.7.5.2, §2.7.5.3.1). Every index is checked against its
+     * Walks a chain from {@code head}. The ttl is the queue size, for the direct part and again for an indirect
+     * table: a chain that loops, or is longer than the queue, ends by running out of it (VIRTIO 1.2 §2.7.5.2,
+     * §2.7.5.3.1). Every index is checked against its
      * table before the descriptor is read.
      */
     private void walk(DescriptorChain chain, int head, GuestMemory mem) {
@@ -166,6 +167,9 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
                 tableBase = addr - region.guestPhysAddr();
                 tableSize = len / Desc.SIZE;
                 inIndirect = true;
+                // The chain inside the table may again be as long as the queue (§2.7.5.3.1); its indices are
+                // bounded by the table, its length by this ttl.
+                ttl = size;
                 i = 0;
                 continue;
             }
