@@ -15,7 +15,8 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED;
  *
  * <p>{@link #wait(int)} fills an events array made once, read through {@link #token(int)} and
  * {@link #events(int)}, and allocates nothing. One thread at a time waits; registrations may come from any
- * thread.
+ * thread. Closing does not wake a thread blocked in {@link #wait(int)}: register an {@link EventFd} and signal
+ * it to stop a waiter first.
  */
 public final class Epoll implements AutoCloseable {
     public static final int EPOLLIN = 0x001;

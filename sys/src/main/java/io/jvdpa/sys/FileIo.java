@@ -106,6 +106,7 @@ public final class FileIo {
      * Writes all buffers of {@code iov} at {@code offset} (pwritev(2)), finishing a short write with plain
      * writes of what is left.
      */
+    @SuppressWarnings("restricted") // re-reading an iovec entry the caller built from live segments
     public static void pwritevFully(Fd fd, IoVec iov, long offset) throws LinuxException {
         int value = fd.value();
         long n;

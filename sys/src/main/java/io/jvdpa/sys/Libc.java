@@ -25,6 +25,7 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  *
  * <p>Layouts and constants are those of x86_64 Linux (glibc).
  */
+@SuppressWarnings("restricted") // linking C functions is what this class is for
 final class Libc {
     private Libc() {}
 

@@ -44,6 +44,7 @@ public final class Mapping implements AutoCloseable {
      * @throws IllegalArgumentException when the range is empty, negative, unaligned or past the end of the file
      * @throws LinuxException           when fstat or mmap fails
      */
+    @SuppressWarnings("restricted") // the length comes from the mmap that just succeeded
     public static Mapping map(Fd fd, long offset, long length, boolean readOnly) throws LinuxException {
         int value = fd.value();
         if (length <= 0) throw new IllegalArgumentException("mapping length must be positive, was " + length);

@@ -109,7 +109,7 @@ public final class UnixServerSocket implements AutoCloseable {
     public UnixSocket accept() throws IOException {
         while (true) {
             int s = fd.isOpen() ? Libc.accept4(fdValue(), SOCK_CLOEXEC) : -1;
-            if (s >= 0) return UnixSocket.adopt(Fd.adopt(s));
+            if (s >= 0) return UnixSocket.accepted(Fd.adopt(s));
             if (closed.get()) throw new AsynchronousCloseException();
             int errno = Libc.errno();
             if (errno == Errno.EINTR || errno == ECONNABORTED) continue;

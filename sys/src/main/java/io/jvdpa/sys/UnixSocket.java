@@ -59,9 +59,15 @@ public final class UnixSocket implements AutoCloseable {
     private final ReceivedFds unwanted;
     private volatile boolean nonBlocking;
     private volatile long receiveTimeoutMillis;
+    private final boolean shutdownOnClose;
 
-    private UnixSocket(Fd fd) {
+    static UnixSocket accepted(Fd fd) {
+        return new UnixSocket(fd, true);
+    }
+
+    private UnixSocket(Fd fd, boolean shutdownOnClose) {
         this.fd = fd;
+        this.shutdownOnClose = shutdownOnClose;
         // Auto arena: a thread still blocked in recvmsg when another closes the socket keeps its buffers alive.
         Arena arena = Arena.ofAuto();
         this.sendMsg = arena.allocate(MSGHDR);
@@ -78,7 +84,7 @@ public final class UnixSocket implements AutoCloseable {
 
     /** Takes ownership of a connected AF_UNIX stream socket, e.g. one received from a peer. */
     public static UnixSocket adopt(Fd fd) {
-        return new UnixSocket(fd);
+        return new UnixSocket(fd, false);
     }
 
     /** A connected pair (socketpair(2)). */
@@ -89,8 +95,8 @@ public final class UnixSocket implements AutoCloseable {
                 throw new LinuxException("socketpair", "AF_UNIX, SOCK_STREAM", Libc.errno());
             }
             return new UnixSocket[] {
-                new UnixSocket(Fd.adopt(fds.getAtIndex(JAVA_INT, 0))),
-                new UnixSocket(Fd.adopt(fds.getAtIndex(JAVA_INT, 1)))
+                new UnixSocket(Fd.adopt(fds.getAtIndex(JAVA_INT, 0)), false),
+                new UnixSocket(Fd.adopt(fds.getAtIndex(JAVA_INT, 1)), false)
             };
         }
     }
@@ -100,7 +106,7 @@ public final class UnixSocket implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment addr = SocketLayouts.sockaddrUn(arena, path);
             int result = attempt(addr, SocketLayouts.sockaddrUnLength(path));
-            if (result >= 0) return new UnixSocket(Fd.adopt(result));
+            if (result >= 0) return new UnixSocket(Fd.adopt(result), true);
             throw new LinuxException("connect", path.toString(), -result);
         }
     }
@@ -119,7 +125,7 @@ public final class UnixSocket implements AutoCloseable {
             while (true) {
                 attempts++;
                 int result = attempt(addr, length);
-                if (result >= 0) return new UnixSocket(Fd.adopt(result));
+                if (result >= 0) return new UnixSocket(Fd.adopt(result), true);
                 int errno = -result;
                 boolean retryable = errno == Errno.ENOENT || errno == Errno.ECONNREFUSED || errno == Errno.EAGAIN;
                 long left = deadline - System.nanoTime();
@@ -363,16 +369,21 @@ public final class UnixSocket implements AutoCloseable {
     }
 
     /**
-     * Shuts the socket down, so a thread blocked in {@link #recv} wakes with end-of-file, then closes it.
-     * Later calls do nothing.
+     * Closes the socket; later calls do nothing.
+     *
+     * <p>A socket from {@link #connect} or {@link UnixServerSocket#accept()} is shut down first, so a thread
+     * blocked in {@link #recv} wakes with end-of-file. One from {@link #pair()} or {@link #adopt(Fd)} is only
+     * closed: a copy of it may live in another process (a socketpair end handed to a peer), and shutdown
+     * would end the connection there too. Call {@link #shutdown()} first to wake a receiver of such a socket.
      */
     @Override
     public void close() {
-        if (!fd.isOpen()) return;
-        try {
-            Libc.shutdown(fd.value(), SocketLayouts.SHUT_RDWR);
-        } catch (IllegalStateException alreadyClosed) {
-            return;
+        if (shutdownOnClose && fd.isOpen()) {
+            try {
+                Libc.shutdown(fd.value(), SocketLayouts.SHUT_RDWR);
+            } catch (IllegalStateException closedMeanwhile) {
+                return;
+            }
         }
         fd.close();
     }

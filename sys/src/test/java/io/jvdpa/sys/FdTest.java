@@ -10,6 +10,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@SuppressWarnings("try") // resources held open only for their effect
 class FdTest {
     @Test
     void closeIsIdempotentAndValueAfterCloseThrows() throws Exception {

@@ -20,6 +20,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@SuppressWarnings("try") // resources held open only for their effect
 @Timeout(30)
 class UnixServerSocketTest {
     @TempDir
@@ -144,6 +145,26 @@ class UnixServerSocketTest {
         assertThatThrownBy(() -> accepting.get(5, TimeUnit.SECONDS))
                 .hasCauseInstanceOf(RuntimeException.class)
                 .hasRootCauseInstanceOf(AsynchronousCloseException.class);
+    }
+
+    @Test
+    void closingAnAcceptedConnectionWakesItsBlockedReceiver() throws Exception {
+        try (UnixServerSocket server = UnixServerSocket.bind(dir.resolve("close.sock"));
+             UnixSocket client = UnixSocket.connect(server.path())) {
+            UnixSocket accepted = server.accept();
+            CompletableFuture<Integer> reader = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return accepted.recv(Arena.ofAuto().allocate(4));
+                } catch (IOException e) {
+                    throw new RuntimeException(e);
+                }
+            });
+            Thread.sleep(100);
+            assertThat(reader).isNotDone();
+            accepted.close();
+            assertThat(reader.get(5, TimeUnit.SECONDS)).isZero();
+            assertThat(client.recv(Arena.ofAuto().allocate(4))).isZero(); // the peer sees the end too
+        }
     }
 
     @Test

@@ -22,6 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+@SuppressWarnings("try") // resources held open only for their effect
 @Timeout(30)
 class UnixSocketTest {
     private final Arena arena = Arena.ofAuto();
@@ -209,7 +210,7 @@ class UnixSocketTest {
     }
 
     @Test
-    void closeWakesABlockedReceiver() throws Exception {
+    void shutdownWakesABlockedReceiver() throws Exception {
         UnixSocket[] pair = UnixSocket.pair();
         try (UnixSocket a = pair[0]) {
             UnixSocket b = pair[1];
@@ -221,10 +222,30 @@ class UnixSocketTest {
                 }
             });
             Thread.sleep(100);
-            b.close();
+            assertThat(reader).isNotDone();
+            b.shutdown();
             assertThat(reader.get(5, TimeUnit.SECONDS)).isZero();
+            b.close();
             assertThat(b.isOpen()).isFalse();
             b.close();
+        }
+    }
+
+    @Test
+    void closingOurCopyOfASentSocketLeavesTheReceiversCopyWorking() throws Exception {
+        UnixSocket[] pair = UnixSocket.pair();
+        UnixSocket[] carrier = UnixSocket.pair();
+        try (UnixSocket a = pair[0]; UnixSocket c0 = carrier[0]; UnixSocket c1 = carrier[1];
+             ReceivedFds fds = new ReceivedFds()) {
+            c0.send(bytes("s"), pair[1].fd().value());
+            pair[1].close();
+            c1.recv(arena.allocate(1), fds);
+            try (UnixSocket handedOver = UnixSocket.adopt(fds.take(0))) {
+                a.send(bytes("still here"));
+                MemorySegment into = arena.allocate(10);
+                assertThat(handedOver.recvExactly(into, null)).isTrue();
+                assertThat(text(into, 10)).isEqualTo("still here");
+            }
         }
     }
 
