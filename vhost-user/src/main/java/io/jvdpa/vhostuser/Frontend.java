@@ -246,6 +246,22 @@ public final class Frontend implements AutoCloseable {
         }
     }
 
+    /**
+     * Sends raw bytes with NEED_REPLY and returns the acknowledgement's status (0 success): for tests of how a
+     * back-end refuses malformed input while keeping the connection.
+     */
+    public long sendRawForStatus(int requestId, byte[] payload, List<Fd> fds) throws IOException, VhostUserException {
+        sendRaw(requestId, Message.FLAG_NEED_REPLY, payload, fds);
+        if (!channel.receive(reply)) {
+            throw new VhostUserException("back-end closed the connection after request " + requestId);
+        }
+        reply.closeFds();
+        if (reply.requestId() != requestId || reply.size() != 8) {
+            throw new VhostUserException("expected an acknowledgement of request " + requestId + ", got " + reply);
+        }
+        return reply.u64(0);
+    }
+
     // ---- plumbing ---------------------------------------------------------------------------------------
 
     private long requestU64(Request r) throws IOException, VhostUserException {
