@@ -15,6 +15,10 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -59,6 +63,32 @@ class UnixSocketTest {
                 assertThat(fdinfo).containsPattern("flags:\\s+0[0-7]*2[0-7]{6}\\b"); // O_CLOEXEC from MSG_CMSG_CLOEXEC
             }
             assertThatThrownBy(() -> fds.take(0)).isInstanceOf(IllegalStateException.class);
+        }
+    }
+
+    @Property(tries = 60)
+    void anyMessageAndDescriptorsArriveIntact(@ForAll @Size(min = 1, max = 65536) byte[] message,
+                                              @ForAll @IntRange(min = 0, max = 8) int fdCount) throws Exception {
+        UnixSocket[] pair = UnixSocket.pair();
+        List<Fd> sent = new ArrayList<>();
+        try (UnixSocket a = pair[0]; UnixSocket b = pair[1]; ReceivedFds fds = new ReceivedFds();
+             Arena local = Arena.ofConfined()) {
+            for (int i = 0; i < fdCount; i++) sent.add(MemFd.create("prop", 4096L * (i + 1)));
+            MemorySegment out = local.allocate(message.length);
+            MemorySegment.copy(message, 0, out, ValueLayout.JAVA_BYTE, 0, message.length);
+            a.send(out, sent.stream().mapToInt(Fd::value).toArray());
+            MemorySegment in = local.allocate(message.length);
+            assertThat(b.recvExactly(in, fds)).isTrue();
+            assertThat(in.mismatch(out)).isEqualTo(-1);
+            assertThat(fds.count()).isEqualTo(fdCount);
+            for (int i = 0; i < fdCount; i++) {
+                Stat theirs = Stat.of(fds.peek(i));
+                Stat ours = Stat.of(sent.get(i).value());
+                assertThat(theirs.inode()).isEqualTo(ours.inode());
+                assertThat(theirs.size()).isEqualTo(4096L * (i + 1));
+            }
+        } finally {
+            sent.forEach(Fd::close);
         }
     }
 
