@@ -2,6 +2,7 @@ package io.jvdpa.virtqueue;
 
 import io.jvdpa.memory.DirtyLog;
 import io.jvdpa.memory.GuestMemory;
+import java.lang.foreign.MemorySegment;
 
 /**
  * A virtqueue seen from the device: take available buffers, give them back used, and decide about
@@ -46,6 +47,26 @@ public sealed interface DeviceQueue permits BaseDeviceQueue {
      * just became) broken.
      */
     boolean pop(DescriptorChain chain);
+
+    /**
+     * Split rings: takes again a buffer that was in flight when a previous device instance stopped (vhost-user
+     * inflight I/O tracking). Parses the chain from descriptor {@code headId} as {@link #pop} would, without reading
+     * the available ring, and counts it in flight. The driver leaves an in-flight chain's descriptors alone, so
+     * they still describe the buffer. Returns false if the queue is (or just became) broken.
+     *
+     * @throws IllegalStateException on a packed ring
+     */
+    boolean chainAt(int headId, DescriptorChain chain);
+
+    /**
+     * Packed rings: takes again an in-flight buffer from a saved copy of its descriptor list ({@code count}
+     * descriptors laid out as in the descriptor ring, in the queue's byte order), since used entries may have
+     * overwritten the ring slots it came from. Counts it in flight. Returns false if the queue is (or just became)
+     * broken.
+     *
+     * @throws IllegalStateException on a split ring
+     */
+    boolean chainFrom(MemorySegment descriptors, int count, DescriptorChain chain);
 
     /**
      * Returns a buffer to the driver with {@code bytesWritten} bytes written into its device-writable part.

@@ -134,6 +134,59 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
         }
     }
 
+    @Override
+    public boolean chainAt(int headId, DescriptorChain chain) {
+        throw new IllegalStateException("a packed ring takes in-flight buffers again from saved descriptors (chainFrom)");
+    }
+
+    @Override
+    public boolean chainFrom(MemorySegment descriptors, int count, DescriptorChain chain) {
+        if (isBroken()) {
+            return false;
+        }
+        try {
+            if (count < 1 || count > size || descriptors.byteSize() < (long) Desc.SIZE * count) {
+                throw new RingViolation("saved descriptor list of %d descriptors for a queue of %d (VIRTIO 1.2 §2.8.17)"
+                        .formatted(count, size));
+            }
+            final Endianness o = order;
+            GuestMemory mem = memory;
+            chain.begin(log);
+            int id = 0;
+            for (int k = 0; k < count; k++) {
+                long off = (long) Desc.SIZE * k;
+                long addr = o.u64(descriptors, off + Desc.ADDR);
+                long len = o.u32(descriptors, off + Desc.LEN);
+                id = o.u16(descriptors, off + Desc.PACKED_ID);
+                int flags = o.u16(descriptors, off + Desc.PACKED_FLAGS);
+                if ((flags & Desc.F_INDIRECT) != 0) {
+                    if (count > 1 || (flags & Desc.F_NEXT) != 0) {
+                        throw new RingViolation("saved indirect descriptor is part of a list linked by NEXT (VIRTIO 1.2 §2.8.19)");
+                    }
+                    indirect(chain, addr, len, mem);
+                    break;
+                }
+                if (((flags & Desc.F_NEXT) != 0) != (k < count - 1)) {
+                    throw new RingViolation("saved descriptor %d of %d: its NEXT flag does not match the list length (VIRTIO 1.2 §2.8.6)"
+                            .formatted(k, count));
+                }
+                chain.addBuffer(addr, len, (flags & Desc.F_WRITE) != 0, mem);
+            }
+            chain.finish(id, count);
+            inFlight++;
+            inFlightDescriptors += count;
+            counters.chains++;
+            counters.readableBytes += chain.readableBytes();
+            return true;
+        } catch (RingViolation v) {
+            markBroken(v.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            internalError("chainFrom", e);
+            return false;
+        }
+    }
+
     /** An indirect table: its entries in order, only WRITE meaningful (VIRTIO 1.2 §2.8.7, §2.8.19). */
     private void indirect(DescriptorChain chain, long addr, long len, GuestMemory mem) {
         if (!indirectDesc) {

@@ -107,6 +107,37 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
         }
     }
 
+    @Override
+    public boolean chainAt(int headId, DescriptorChain chain) {
+        if (isBroken()) {
+            return false;
+        }
+        try {
+            if (headId < 0 || headId >= size) {
+                throw new RingViolation("in-flight buffer %d to take again is outside the queue of %d descriptors (VIRTIO 1.2 §2.7.6)"
+                        .formatted(headId, size));
+            }
+            chain.begin(log);
+            walk(chain, headId, memory);
+            chain.finish(headId, 1);
+            inFlight++;
+            counters.chains++;
+            counters.readableBytes += chain.readableBytes();
+            return true;
+        } catch (RingViolation v) {
+            markBroken(v.getMessage());
+            return false;
+        } catch (RuntimeException e) {
+            internalError("chainAt", e);
+            return false;
+        }
+    }
+
+    @Override
+    public boolean chainFrom(MemorySegment descriptors, int count, DescriptorChain chain) {
+        throw new IllegalStateException("a split ring takes in-flight buffers again by head index (chainAt)");
+    }
+
     /** Reads avail idx (acquire). False if nothing new; breaks the queue if it ran too far ahead. */
     private boolean refreshAvailIdx() {
         int idx = order.u16Acquire(avail, AVAIL_IDX);
