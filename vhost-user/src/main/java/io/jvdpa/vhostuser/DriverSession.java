@@ -118,6 +118,18 @@ public final class DriverSession implements AutoCloseable {
         return ring;
     }
 
+    /**
+     * Tells the back-end the driver is ready, as a guest's DRIVER_OK would (only with the STATUS protocol
+     * feature; some back-ends process no ring before it). A legacy driver has no FEATURES_OK.
+     */
+    public void driverOk() throws IOException, VhostUserException {
+        if ((protocolFeatures & ProtocolFeature.STATUS.mask()) != 0) {
+            int acknowledgeDriver = 0x1 | 0x2;
+            int featuresOk = legacy() ? 0 : 0x8;
+            frontend.setStatus(acknowledgeDriver | featuresOk | 0x4);
+        }
+    }
+
     @Override
     public void close() {
         frontend.close();
