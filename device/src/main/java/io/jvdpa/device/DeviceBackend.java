@@ -738,4 +738,25 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
     public GuestMemory memory() {
         return memory.current();
     }
+
+    /**
+     * What management shows ({@code jvdpa dev show/config show/stats}): negotiation, driver kind and evidence,
+     * and every queue with its counters. Safe from any thread; counters may be a little behind.
+     */
+    public DeviceSnapshot snapshot() {
+        DriverModel.Snapshot d = driver.snapshot();
+        List<QueueSnapshot> qs = new ArrayList<>(queues.length);
+        for (Queue q : queues) {
+            var ring = q.ring;
+            var c = ring != null ? ring.counters() : null;
+            qs.add(new QueueSnapshot(q.index(), q.size, ring != null, q.enabled, d.ringOrders().get(q.index()),
+                    q.kicks, q.notifications, c != null ? c.chains() : 0, c != null ? c.readableBytes() : 0,
+                    c != null ? c.usedChains() : 0, c != null ? c.usedBytes() : 0, c != null ? c.errors() : 0,
+                    ring != null && ring.isBroken(), ring != null ? ring.brokenReason() : null));
+        }
+        return new DeviceSnapshot(name, device.type(), device.virtioId(), profile,
+                VirtioFeatures.names(features(), device.featureNames()), d.ackedFeatures(),
+                VirtioFeatures.names(d.ackedFeatures(), device.featureNames()), ProtocolFeature.names(protocolFeatures),
+                status, d, qs, refusals.get(), lastRefusal);
+    }
 }
