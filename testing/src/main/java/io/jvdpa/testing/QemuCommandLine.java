@@ -1,0 +1,118 @@
+package io.jvdpa.testing;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The QEMU command line for a {@link GuestSpec}: TCG, guest RAM in a shared memfd (vhost-user back-ends map it),
+ * the console on stdio, the kernel and initramfs from scripts/guest-images, and one vhost-user device per
+ * {@link VhostUserNet} / {@link VhostUserBlk}.
+ */
+final class QemuCommandLine {
+    /** The kernel command line option the guest's /init turns into {@code insmod virtio_pci.ko force_legacy=1}. */
+    static final String FORCE_LEGACY_ARG = "jvdpa.legacy=1";
+
+    private QemuCommandLine() {
+    }
+
+    static List<String> of(GuestSpec spec, GuestImages images) {
+        GuestArch arch = spec.arch();
+        List<String> args = new ArrayList<>(List.of(
+                arch.qemuBinary(),
+                "-name", spec.name(),
+                "-accel", "tcg",
+                "-machine", arch.machine() + ",memory-backend=mem",
+                "-object", "memory-backend-memfd,id=mem,size=" + spec.memoryMiB() + "M,share=on",
+                "-m", spec.memoryMiB() + "M",
+                "-smp", Integer.toString(spec.cpus()),
+                "-nodefaults", "-display", "none", "-no-reboot",
+                "-chardev", "stdio,id=con0,signal=off"));
+        if (arch == GuestArch.S390X) {
+            args.addAll(List.of("-device", "sclpconsole,chardev=con0"));
+        } else {
+            args.addAll(List.of("-serial", "chardev:con0"));
+        }
+        List<String> append = new ArrayList<>(List.of("console=" + arch.consoleDevice(), "panic=-1"));
+        if (spec.forceLegacy()) {
+            append.add(FORCE_LEGACY_ARG);
+        }
+        append.addAll(spec.kernelArgs());
+        args.addAll(List.of("-kernel", images.kernel().toString(), "-initrd", images.initramfs().toString(),
+                "-append", String.join(" ", append)));
+        for (int i = 0; i < spec.nets().size(); i++) {
+            addNet(args, arch, i, spec.nets().get(i));
+        }
+        for (int i = 0; i < spec.blks().size(); i++) {
+            addBlk(args, arch, i, spec.blks().get(i));
+        }
+        args.addAll(spec.qemuArgs());
+        return args;
+    }
+
+    private static void addNet(List<String> args, GuestArch arch, int index, VhostUserNet net) {
+        String chardev = "netchr" + index;
+        args.addAll(List.of("-chardev", chardev(chardev, net.socket(), net.reconnect())));
+        String netdev = "vhost-user,id=net" + index + ",chardev=" + chardev;
+        if (net.queues() > 1) {
+            netdev += ",queues=" + net.queues();
+        }
+        args.addAll(List.of("-netdev", netdev));
+        String mac = net.mac() != null ? net.mac() : defaultMac(index);
+        StringBuilder device = new StringBuilder();
+        if (arch == GuestArch.S390X) {
+            device.append("virtio-net-ccw,netdev=net").append(index).append(",mac=").append(mac);
+            device.append(ccwMode(net.mode()));
+        } else {
+            device.append("virtio-net-pci,netdev=net").append(index).append(",mac=").append(mac);
+            // QEMU 7.2 under TCG segfaults in msix_set_vector_notifiers for vhost-user PCI devices with MSI-X.
+            device.append(",vectors=0").append(pciMode(net.mode()));
+        }
+        if (net.queues() > 1) {
+            device.append(",mq=on");
+        }
+        args.addAll(List.of("-device", device.toString()));
+    }
+
+    private static void addBlk(List<String> args, GuestArch arch, int index, VhostUserBlk blk) {
+        String chardev = "blkchr" + index;
+        args.addAll(List.of("-chardev", chardev(chardev, blk.socket(), blk.reconnect())));
+        // QEMU 7.2 has no vhost-user-blk-ccw: on s390x the disk is a zPCI device, which must keep MSI-X.
+        String device = "vhost-user-blk-pci,chardev=" + chardev + ",num-queues=" + blk.queues()
+                + (arch == GuestArch.S390X ? "" : ",vectors=0") + pciMode(blk.mode());
+        args.addAll(List.of("-device", device));
+    }
+
+    static String chardev(String id, Path socket, boolean reconnect) {
+        return "socket,id=" + id + ",path=" + escape(socket.toString()) + (reconnect ? ",reconnect=1" : "");
+    }
+
+    private static String pciMode(VirtioMode mode) {
+        return switch (mode) {
+            case MODERN_ONLY -> ",disable-legacy=on";
+            case LEGACY_ONLY -> ",disable-modern=on";
+            case TRANSITIONAL -> ",disable-legacy=off,disable-modern=off";
+            case PACKED -> ",disable-legacy=on,packed=on";
+        };
+    }
+
+    private static String ccwMode(VirtioMode mode) {
+        return switch (mode) {
+            // A ccw device has no switch to refuse legacy; the Linux driver negotiates the highest revision.
+            case MODERN_ONLY, TRANSITIONAL -> "";
+            case LEGACY_ONLY -> ",max_revision=0";
+            case PACKED -> ",packed=on";
+        };
+    }
+
+    /** 52:54:00 is QEMU's prefix; the last byte tells the devices of one guest apart. */
+    static String defaultMac(int index) {
+        return String.format(Locale.ROOT, "52:54:00:12:34:%02x", index + 0x56);
+    }
+
+    /** QEMU option values separate properties with commas; a literal comma is written twice. */
+    static String escape(String value) {
+        return value.replace(",", ",,");
+    }
+}
