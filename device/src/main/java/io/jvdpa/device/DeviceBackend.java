@@ -20,6 +20,7 @@ import io.jvdpa.vhostuser.VhostUserException;
 import io.jvdpa.vhostuser.VringAddr;
 import io.jvdpa.virtqueue.RingState;
 import java.io.IOException;
+import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
@@ -62,6 +63,7 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
     private volatile BackendChannel backendChannel;
     private Mapping logMapping;
     private volatile DirtyLog dirtyLog = DirtyLog.NONE;
+    private InflightRegion inflight;
 
     /**
      * @param workers the data-path threads; queue groups are spread over them round-robin
@@ -196,6 +198,7 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
     @Override
     public void resetDevice() {
         stopAll();
+        replaceInflight(null);
         driver.reset();
         ackedFeatures = 0;
         status = 0;
@@ -307,6 +310,9 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             try {
                 RingState state = q.ring.state();
                 q.ring = RingFactory.open(q, mem, state, ackedFeatures, driver.ringOrder(q.index()), dirtyLog);
+                if (q.inflight != null) {
+                    q.inflight.descriptorRing(descriptorRing(q, mem));
+                }
                 return null;
             } catch (VhostUserException | RuntimeException e) {
                 stopOnWorker(q);
@@ -515,6 +521,17 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             q.enabled = true; // without protocol features a ring starts enabled (vhost-user "Ring states")
         }
         var ring = RingFactory.open(q, mem, state, ackedFeatures, driver.ringOrder(q.index()), dirtyLog);
+        InflightTracker tracker = inflightTracker(q, mem, packed);
+        if (tracker != null) {
+            RingState resumed = tracker.recover(ring.state());
+            if (!resumed.equals(ring.state())) {
+                ring = RingFactory.open(q, mem, resumed, ackedFeatures, driver.ringOrder(q.index()), dirtyLog);
+            }
+            if (tracker.pendingResubmissions() > 0) {
+                LOG.info("{}: queue {} resumes at {} with {} requests in flight before the reconnect to resubmit",
+                        name, q.index(), resumed, tracker.pendingResubmissions());
+            }
+        }
         if (!active) {
             try {
                 device.activate(this);
@@ -524,8 +541,10 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             active = true;
         }
         driver.kicked(q.index());
+        var started = ring;
         q.worker.run(() -> {
-            q.ring = ring;
+            q.ring = started;
+            q.inflight = tracker;
             if (q.kick != null) {
                 try {
                     q.kickKey = q.worker.watch(q.kick.fd(), () -> onKick(q));
@@ -588,6 +607,7 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             q.worker.removePoller(poller);
         }
         q.ring = null;
+        q.inflight = null;
         return ring.state();
     }
 
@@ -657,15 +677,89 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         }
     }
 
+    /** Whether the device asked for inflight tracking (it then goes through {@link Queue#pop} and friends). */
+    private boolean tracksInflight() {
+        return ProtocolFeature.INFLIGHT_SHMFD.in(device.protocolFeatures());
+    }
+
     @Override
     public InflightArea getInflightFd(InflightSpec request) throws VhostUserException {
-        throw new VhostUserException("GET_INFLIGHT_FD: this " + device.type() + " device does not track requests in flight");
+        if (!tracksInflight()) {
+            throw new VhostUserException("GET_INFLIGHT_FD: this " + device.type() + " device does not track requests in flight");
+        }
+        if (request.numQueues() > queues.length) {
+            throw new VhostUserException("GET_INFLIGHT_FD for " + request.numQueues() + " queues; this " + device.type()
+                    + " device has " + queues.length);
+        }
+        requireStopped("GET_INFLIGHT_FD");
+        InflightRegion next = InflightRegion.create(request.numQueues(), request.queueSize(),
+                VirtioFeatures.has(ackedFeatures, VirtioFeatures.RING_PACKED));
+        InflightArea area;
+        try {
+            area = next.share();
+        } catch (VhostUserException e) {
+            next.close();
+            throw e;
+        }
+        replaceInflight(next);
+        LOG.info("{}: inflight area created: {}", name, next);
+        return area;
     }
 
     @Override
     public void setInflightFd(InflightSpec spec, Fd fd) throws VhostUserException {
-        fd.close();
-        throw new VhostUserException("SET_INFLIGHT_FD: this " + device.type() + " device does not track requests in flight");
+        if (!tracksInflight()) {
+            fd.close();
+            throw new VhostUserException("SET_INFLIGHT_FD: this " + device.type() + " device does not track requests in flight");
+        }
+        try {
+            requireStopped("SET_INFLIGHT_FD");
+        } catch (VhostUserException e) {
+            fd.close();
+            throw e;
+        }
+        InflightRegion next = InflightRegion.map(spec, fd);
+        replaceInflight(next);
+        LOG.info("{}: inflight area set: {}", name, next);
+    }
+
+    private void requireStopped(String request) throws VhostUserException {
+        if (anyStarted()) {
+            throw new VhostUserException(request + " while queues run");
+        }
+    }
+
+    private void replaceInflight(InflightRegion next) {
+        InflightRegion old = inflight;
+        inflight = next;
+        if (old != null) {
+            old.close();
+        }
+    }
+
+    /** The queue's tracker over its slice of the inflight area, or null when requests in flight are not tracked. */
+    private InflightTracker inflightTracker(Queue q, GuestMemory mem, boolean packed) throws VhostUserException {
+        InflightRegion region = inflight;
+        if (region == null || !ProtocolFeature.INFLIGHT_SHMFD.in(protocolFeatures)) {
+            return null;
+        }
+        MemorySegment area = region.queueArea(q.index());
+        if (area == null || region.queueSize() != q.size
+                || area.byteSize() < InflightLayout.queueRegionSize(q.size, packed)) {
+            throw new VhostUserException("queue %d of size %d does not fit the inflight area (%s)"
+                    .formatted(q.index(), q.size, region));
+        }
+        String label = name + " queue " + q.index();
+        return packed ? new PackedInflight(area, q.size, label, descriptorRing(q, mem))
+                : new SplitInflight(area, q.size, label);
+    }
+
+    private static MemorySegment descriptorRing(Queue q, GuestMemory mem) {
+        try {
+            return mem.sliceUser(q.addr.desc(), 16L * q.size);
+        } catch (GuestMemoryException e) {
+            throw new IllegalStateException("queue " + q.index() + ": descriptor ring moved out of memory", e);
+        }
     }
 
     // ---- Lifecycle ----------------------------------------------------------------------------------
@@ -689,6 +783,7 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             q.enabled = false;
         }
         memory.close();
+        replaceInflight(null);
         if (logMapping != null) {
             logMapping.close();
             logMapping = null;

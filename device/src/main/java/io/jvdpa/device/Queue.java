@@ -3,6 +3,7 @@ package io.jvdpa.device;
 import io.jvdpa.sys.EventFd;
 import io.jvdpa.sys.Fd;
 import io.jvdpa.vhostuser.VringAddr;
+import io.jvdpa.virtqueue.DescriptorChain;
 import io.jvdpa.virtqueue.DeviceQueue;
 
 /**
@@ -26,6 +27,8 @@ public final class Queue {
 
     // Owned by the worker while running.
     volatile DeviceQueue ring;
+    /** Records what is in flight in the shared inflight area, when the front-end gave one. */
+    InflightTracker inflight;
     Worker worker;
     int kickKey = -1;
     long kicks;
@@ -57,13 +60,55 @@ public final class Queue {
         return worker;
     }
 
+    /**
+     * Takes the next buffer: first any the device had in flight before a reconnect (in the order they were first
+     * taken), then the ring's. Devices that offer INFLIGHT_SHMFD take and return buffers through the queue
+     * ({@link #pop}, {@link #addUsed}, {@link #publish}) rather than the ring, so that what is in flight is
+     * recorded; for the others this is the same as {@code ring().pop(chain)}.
+     */
+    public boolean pop(DescriptorChain chain) {
+        DeviceQueue r = ring;
+        InflightTracker t = inflight;
+        if (t == null) {
+            return r.pop(chain);
+        }
+        if (t.resubmitting() && t.resubmit(r, chain)) {
+            return true;
+        }
+        if (!r.pop(chain)) {
+            return false;
+        }
+        t.popped(chain);
+        return true;
+    }
+
+    /** Returns a buffer with {@code bytesWritten} bytes written; visible to the driver at {@link #publish}. */
+    public void addUsed(DescriptorChain chain, int bytesWritten) {
+        ring.addUsed(chain, bytesWritten);
+        InflightTracker t = inflight;
+        if (t != null) {
+            t.used(chain);
+        }
+    }
+
     /** Publishes the used entries added since the last call and notifies the driver if it wants to know. */
     public void publish() {
         DeviceQueue r = ring;
-        r.publishUsed();
+        InflightTracker t = inflight;
+        if (t == null) {
+            r.publishUsed();
+        } else {
+            t.publish(r);
+        }
         if (r.needsNotification()) {
             notifyDriver();
         }
+    }
+
+    /** Buffers taken before a reconnect that are still to be handed out again by {@link #pop}. */
+    public int pendingResubmissions() {
+        InflightTracker t = inflight;
+        return t == null ? 0 : t.pendingResubmissions();
     }
 
     /** Signals the call eventfd unconditionally (config changes, errors). */

@@ -45,6 +45,18 @@ public final class DriverSession implements AutoCloseable {
         }
     }
 
+    /** A session over a socket already connected (e.g. accepted by a front-end that listens, client-mode back-ends). */
+    public static DriverSession over(io.jvdpa.sys.UnixSocket socket, long ramSize) throws IOException {
+        socket.setReceiveTimeout(Duration.ofSeconds(10));
+        Frontend f = Frontend.over(socket);
+        try {
+            return new DriverSession(f, new GuestRam(ramSize));
+        } catch (IOException e) {
+            f.close();
+            throw e;
+        }
+    }
+
     public Frontend frontend() {
         return frontend;
     }

@@ -1,0 +1,120 @@
+package io.jvdpa.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.sys.Fd;
+import io.jvdpa.sys.MemFd;
+import io.jvdpa.sys.Mapping;
+import io.jvdpa.sys.UnixServerSocket;
+import io.jvdpa.vhostuser.BackendEndpoint;
+import io.jvdpa.vhostuser.DriverRing;
+import io.jvdpa.vhostuser.DriverSession;
+import io.jvdpa.vhostuser.GuestRam;
+import io.jvdpa.vhostuser.ProtocolFeature;
+import io.jvdpa.vhostuser.VringAddr;
+import io.jvdpa.virtqueue.UsedBuffer;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.BitSet;
+import org.junit.jupiter.api.Test;
+
+/** The framework's other ways of running: busy-poll workers, client mode, dirty logging for migration. */
+class FrameworkModesTest {
+    private static final long VERSION_1 = 1L << 32;
+    private static final long LOG_ALL = 1L << 26;
+    private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
+
+    @Test
+    void pollModeServesWithoutKicks() throws Exception {
+        Path dir = Files.createTempDirectory("jvdpa-poll");
+        try (Worker poller = new Worker("poll-worker", true);
+             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
+                     new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT, new Worker[] {poller}), "echo0");
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(VERSION_1, ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            for (int i = 0; i < 100; i++) {
+                // Publish but never kick: the worker must find the buffers by itself.
+                roundTrip(s, r, i, false);
+            }
+        } finally {
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
+    void clientModeConnectsToAListeningFrontEndAndReconnects() throws Exception {
+        Path dir = Files.createTempDirectory("jvdpa-client");
+        Path path = dir.resolve("frontend.sock");
+        try (Worker worker = new Worker("client-worker", false);
+             UnixServerSocket frontEnd = UnixServerSocket.bind(path);
+             BackendEndpoint endpoint = BackendEndpoint.connect(path,
+                     new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT, new Worker[] {worker}), "echo0")) {
+            for (int round = 0; round < 2; round++) {
+                try (DriverSession s = DriverSession.over(frontEnd.accept(Duration.ofSeconds(10)), 1 << 20)) {
+                    s.negotiate(VERSION_1, ALL_PROTOCOL);
+                    DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+                    roundTrip(s, r, round, true);
+                }
+            }
+            assertThat(endpoint.connections()).isGreaterThanOrEqualTo(2);
+        } finally {
+            Files.deleteIfExists(path);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    @Test
+    void writesToBuffersAndTheUsedRingAreLoggedWhileMigrating() throws Exception {
+        Path dir = Files.createTempDirectory("jvdpa-log");
+        long logSize = 8192; // covers 256 MiB of guest-physical space... from address 0
+        long ramPages = (GuestRam.GUEST_BASE >>> 12) + 256;
+        logSize = ramPages / 8 + 1;
+        try (Worker worker = new Worker("log-worker", false);
+             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
+                     new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT, new Worker[] {worker}), "echo0");
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20);
+             Fd logFd = MemFd.create("dirty-log", logSize);
+             Mapping log = Mapping.map(logFd, 0, logSize)) {
+            s.negotiate(VERSION_1 | LOG_ALL, ALL_PROTOCOL);
+            s.frontend().setLogBase(logSize, 0, logFd);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            long in = roundTrip(s, r, 5, true);
+            BitSet dirty = BitSet.valueOf(log.segment().toArray(ValueLayout.JAVA_BYTE));
+            assertThat(dirty.get((int) (in >>> 12))).as("page of the written buffer").isTrue();
+            // Log the used ring at the address the front-end gives for it (VHOST_VRING_F_LOG).
+            assertThat(dirty.cardinality()).isGreaterThanOrEqualTo(2);
+            long bufferPages = dirty.cardinality();
+            assertThat(bufferPages).isLessThan(8);
+        } finally {
+            Files.deleteIfExists(dir.resolve("s"));
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** One request through the echo device; returns the guest-physical address of the reply buffer. */
+    private static long roundTrip(DriverSession s, DriverRing r, int value, boolean kick) throws Exception {
+        long out = s.ram().allocate(8, 16);
+        long in = s.ram().allocate(8, 4096);
+        s.ram().at(out, 4).set(ValueLayout.JAVA_INT_UNALIGNED, 0, value);
+        assertThat(r.queue().post(new long[] {out, in}, new int[] {4, 8}, 1, 1, value)).isTrue();
+        if (kick) {
+            r.publishAndKick();
+        } else {
+            r.queue().publish();
+        }
+        UsedBuffer used = new UsedBuffer();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!r.queue().reap(used)) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+        MemorySegment reply = s.ram().at(in, 4);
+        assertThat(reply.get(ValueLayout.JAVA_INT_UNALIGNED, 0)).isEqualTo(value + 1);
+        return in;
+    }
+}
