@@ -253,6 +253,7 @@ public final class ManagedProcess implements AutoCloseable {
             if (command.isEmpty()) {
                 throw new IllegalStateException("no command given for " + name);
             }
+            requireExecutable(command.getFirst());
             Path logs = TestLogs.newDirectory(name);
             List<String> wrapped = new ArrayList<>(List.of("timeout", "--kill-after=" + KILL_AFTER_SECONDS + "s",
                     Math.max(1, maxLifetime.toSeconds()) + "s"));
@@ -268,9 +269,26 @@ public final class ManagedProcess implements AutoCloseable {
                 RUNNING.add(started);
                 return started;
             } catch (IOException e) {
-                throw new HarnessException("cannot start " + name + " (" + command.getFirst() + "): " + e.getMessage()
-                        + "; is it installed? scripts/install-deps installs the test tools", e);
+                throw new HarnessException("cannot start " + name + " (" + command.getFirst() + "): " + e.getMessage(), e);
             }
+        }
+
+        /** Fails with what to install when {@code program} is neither a path nor on PATH. */
+        private void requireExecutable(String program) {
+            if (program.contains("/")) {
+                if (Files.isExecutable(Path.of(program))) {
+                    return;
+                }
+            } else {
+                String path = System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+                for (String dir : path.split(":")) {
+                    if (!dir.isEmpty() && Files.isExecutable(Path.of(dir, program))) {
+                        return;
+                    }
+                }
+            }
+            throw new HarnessException("cannot start " + name + ": " + program + " is not installed (not found on PATH);"
+                    + " scripts/install-deps installs the tools the tests use");
         }
     }
 }

@@ -172,7 +172,7 @@ public final class OutputCapture {
     }
 
     private int relative(long absolute) {
-        return (int) Math.clamp(absolute - discarded, 0, text.length());
+        return Math.clamp(absolute - discarded, 0, text.length());
     }
 
     /** A match with absolute positions. */
