@@ -23,7 +23,8 @@ import net.jqwik.api.Provide;
  * Whatever the driver side posts, the device side sees byte for byte, and whatever the device writes comes
  * back to the driver with the right length: split and packed, little- and big-endian, direct and indirect,
  * EVENT_IDX on and off, legacy and compact layouts, starting near the 16-bit index wrap (split) or the end of
- * the ring in either lap (packed), completing out of order.
+ * the ring in either lap (packed), completing out of order. Each round also checks that the first kick and the
+ * first interrupt after enabling them are asked for.
  */
 class RoundTripProperties {
 
@@ -86,6 +87,9 @@ class RoundTripProperties {
             for (int round = 0; round < rounds; round++) {
                 ArrayDeque<Posted> order = new ArrayDeque<>();
                 g.resetData();
+                // Both sides are idle and ask to be told: the first kick and the first interrupt must come.
+                assertThat(device.enableNotifications()).isFalse();
+                assertThat(driver.enableInterrupts()).isFalse();
                 int want = 1 + random.nextInt(Math.max(1, c.size()));
                 for (int n = 0; n < want; n++) {
                     Posted p = post(g, driver, random, nextToken, c);
@@ -101,6 +105,8 @@ class RoundTripProperties {
                 }
                 driver.publish();
                 posted += order.size();
+                assertThat(driver.needsKick()).as("kick for the first buffers after the device enabled kicks")
+                        .isEqualTo(!order.isEmpty());
 
                 List<int[]> completions = new ArrayList<>();
                 while (device.pop(chain)) {
@@ -134,6 +140,8 @@ class RoundTripProperties {
                 }
                 device.publishUsed();
                 assertThat(device.isBroken()).as("%s", device.brokenReason()).isFalse();
+                assertThat(device.needsNotification()).as("interrupt for the first used buffers after the driver enabled them")
+                        .isEqualTo(!completions.isEmpty());
 
                 while (driver.reap(used)) {
                     reaped++;
