@@ -1,0 +1,285 @@
+package io.jvdpa.net;
+
+import io.jvdpa.device.DeviceException;
+import io.jvdpa.device.Worker;
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.sys.IoVec;
+import io.jvdpa.sys.LinuxException;
+import io.jvdpa.sys.Tap;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A host TAP device (created if absent, an existing one reused) with IFF_VNET_HDR, so checksum and segmentation
+ * offloads travel with the frames both ways: what the guest may send unsegmented (HOST_TSO4/6, HOST_UFO) the
+ * kernel segments, and what the guest accepts (GUEST_CSUM, GUEST_TSO4/6, GUEST_UFO) is set on the device with
+ * TUNSETOFFLOAD so the kernel leaves that work to the guest.
+ *
+ * <p>The TAP side always uses the 12-byte little-endian header (TUNSETVNETHDRSZ); the device translates from and
+ * to whatever the guest's driver speaks. With several queue pairs the device is opened IFF_MULTI_QUEUE, one
+ * file descriptor per pair, each read on its pair's worker. When the guest has no receive buffers the
+ * descriptor is taken out of the worker's epoll set until the guest posts some, so frames wait in the kernel.
+ */
+public final class TapNetwork implements Network {
+    private static final Logger LOG = LoggerFactory.getLogger(TapNetwork.class);
+    private static final int VNET_HDR = NetHeader.SIZE;
+    /** Frames read per wake-up at most, so one busy TAP queue cannot starve the others on its worker. */
+    private static final int BURST = 64;
+
+    private static final int TX_FRAMES = 0;
+    private static final int TX_ERRORS = 1;
+    private static final int RX_FRAMES = 2;
+
+    private final String name;
+    private final Tap[] taps;
+    private final PairState[] pairs;
+    private final PairCounters counters = new PairCounters(3);
+    private volatile GuestPort guest;
+
+    /** Opens (or creates) {@code name} with one queue per pair, and sets its link up. */
+    public TapNetwork(String name, int queuePairs) throws LinuxException {
+        this.name = name;
+        this.taps = new Tap[queuePairs];
+        this.pairs = new PairState[queuePairs];
+        try {
+            for (int p = 0; p < queuePairs; p++) {
+                taps[p] = Tap.open(name, VNET_HDR, queuePairs > 1);
+                taps[p].setNonBlocking(true);
+                pairs[p] = new PairState(p);
+            }
+            taps[0].up();
+        } catch (LinuxException | RuntimeException e) {
+            close();
+            throw e;
+        }
+        LOG.info("tap {}: attached with {} queue(s)", taps[0].name(), queuePairs);
+    }
+
+    /** The interface name the kernel confirmed. */
+    public String interfaceName() {
+        return taps[0].name();
+    }
+
+    @Override
+    public String describe() {
+        return "tap:" + name;
+    }
+
+    @Override
+    public long features() {
+        return VirtioNetFeatures.OFFLOADS;
+    }
+
+    @Override
+    public boolean carriesOffloads() {
+        return true;
+    }
+
+    /** Tells the kernel which offloads the guest's driver takes, so it hands over only frames the guest can use. */
+    @Override
+    public void attach(GuestPort port) throws DeviceException {
+        long f = port.ackedFeatures();
+        int offload = 0;
+        if (VirtioNetFeatures.has(f, VirtioNetFeatures.GUEST_CSUM)) {
+            offload |= Tap.TUN_F_CSUM;
+            if (VirtioNetFeatures.has(f, VirtioNetFeatures.GUEST_TSO4)) offload |= Tap.TUN_F_TSO4;
+            if (VirtioNetFeatures.has(f, VirtioNetFeatures.GUEST_TSO6)) offload |= Tap.TUN_F_TSO6;
+            if (VirtioNetFeatures.has(f, VirtioNetFeatures.GUEST_ECN)) offload |= Tap.TUN_F_TSO_ECN;
+            if (VirtioNetFeatures.has(f, VirtioNetFeatures.GUEST_UFO)) offload |= Tap.TUN_F_UFO;
+        }
+        try {
+            taps[0].setOffload(offload);
+        } catch (LinuxException e) {
+            throw new DeviceException("tap " + name + ": cannot set offloads 0x" + Integer.toHexString(offload)
+                    + ": " + e.getMessage());
+        }
+        guest = port;
+    }
+
+    @Override
+    public void detach() {
+        guest = null;
+    }
+
+    @Override
+    public void pairStarted(int pair) {
+        GuestPort g = guest;
+        if (g != null && pair < pairs.length) {
+            pairs[pair].start(g.rx(pair));
+        }
+    }
+
+    @Override
+    public void pairStopped(int pair) {
+        if (pair < pairs.length) {
+            pairs[pair].stop();
+        }
+    }
+
+    @Override
+    public void receiveReady(int pair) {
+        if (pair < pairs.length) {
+            pairs[pair].resume();
+        }
+    }
+
+    @Override
+    public void transmit(int pair, Packet frame) {
+        pairs[Math.min(pair, pairs.length - 1)].write(frame);
+    }
+
+    @Override
+    public String counters() {
+        return "tap-tx=%d tap-tx-errors=%d tap-rx=%d".formatted(counters.sum(TX_FRAMES), counters.sum(TX_ERRORS),
+                counters.sum(RX_FRAMES));
+    }
+
+    @Override
+    public void close() {
+        for (Tap t : taps) {
+            if (t != null) {
+                t.close();
+            }
+        }
+    }
+
+    /** One TAP queue and the guest receive queue it feeds; used only on that pair's worker thread. */
+    private final class PairState {
+        private final int pair;
+        private final Tap tap;
+        private final Packet in = Packet.allocate(VNET_HDR + Packet.MAX_FRAME);
+        private final MemorySegment outHeader = Arena.ofAuto().allocate(VNET_HDR, 8);
+        private final IoVec iov = new IoVec(2);
+        private final Counters count;
+        private final Worker.Handler onReadable = this::readable;
+        private GuestRx rx;
+        private Worker worker;
+        private int key = -1;
+        /** A frame read while the guest had no room: it goes first when room comes. */
+        private boolean held;
+        private boolean loggedFailure;
+
+        PairState(int pair) {
+            this.pair = pair;
+            this.tap = taps[pair];
+            this.count = counters.pair(pair);
+        }
+
+        void start(GuestRx guestRx) {
+            rx = guestRx;
+            worker = guestRx.worker();
+            held = false;
+            watch();
+        }
+
+        void stop() {
+            unwatch();
+            held = false;
+            rx = null;
+        }
+
+        private void watch() {
+            if (key >= 0 || worker == null) {
+                return;
+            }
+            try {
+                key = worker.watch(tap.fd(), onReadable);
+            } catch (LinuxException e) {
+                LOG.error("tap {} queue {}: cannot watch for frames: {}", name, pair, e.getMessage());
+            }
+        }
+
+        private void unwatch() {
+            if (key >= 0) {
+                worker.unwatch(tap.fd(), key);
+                key = -1;
+            }
+        }
+
+        /** The guest posted receive buffers: deliver the held frame, then listen to the TAP again. */
+        void resume() {
+            GuestRx r = rx;
+            if (r == null || key >= 0) {
+                return;
+            }
+            if (held) {
+                if (!r.deliver(in)) {
+                    return;
+                }
+                held = false;
+                count.increment(RX_FRAMES);
+            }
+            watch();
+        }
+
+        private void readable() {
+            GuestRx r = rx;
+            if (r == null) {
+                return;
+            }
+            try {
+                for (int i = 0; i < BURST; i++) {
+                    int n = tap.read(in.segment());
+                    if (n < 0) {
+                        break;
+                    }
+                    if (n < VNET_HDR + Packet.ETH_HEADER) {
+                        continue;
+                    }
+                    fromTapHeader(n);
+                    if (!r.deliver(in)) {
+                        held = true;
+                        unwatch();
+                        break;
+                    }
+                    count.increment(RX_FRAMES);
+                }
+            } catch (LinuxException e) {
+                logOnce("reading", e);
+            }
+            r.flush();
+        }
+
+        /** Takes the kernel's header (little-endian) into the packet's fields. */
+        private void fromTapHeader(int n) {
+            MemorySegment s = in.segment();
+            int flags = Endianness.u8(s, NetHeader.FLAGS);
+            int gsoType = Endianness.u8(s, NetHeader.GSO_TYPE);
+            in.reset(VNET_HDR, n - VNET_HDR);
+            in.setHeader(flags, gsoType, Endianness.LITTLE.u16(s, NetHeader.HDR_LEN),
+                    Endianness.LITTLE.u16(s, NetHeader.GSO_SIZE), Endianness.LITTLE.u16(s, NetHeader.CSUM_START),
+                    Endianness.LITTLE.u16(s, NetHeader.CSUM_OFFSET));
+        }
+
+        void write(Packet frame) {
+            MemorySegment h = outHeader;
+            Endianness.putU8(h, NetHeader.FLAGS, frame.flags() & NetHeader.F_NEEDS_CSUM);
+            Endianness.putU8(h, NetHeader.GSO_TYPE, frame.gsoType());
+            Endianness.LITTLE.putU16(h, NetHeader.HDR_LEN, frame.hdrLen());
+            Endianness.LITTLE.putU16(h, NetHeader.GSO_SIZE, frame.gsoSize());
+            Endianness.LITTLE.putU16(h, NetHeader.CSUM_START, frame.csumStart());
+            Endianness.LITTLE.putU16(h, NetHeader.CSUM_OFFSET, frame.csumOffset());
+            Endianness.LITTLE.putU16(h, NetHeader.NUM_BUFFERS, 0);
+            iov.clear().add(h).add(frame.segment(), frame.offset(), frame.length());
+            try {
+                if (tap.write(iov) < 0) {
+                    count.increment(TX_ERRORS);
+                    return;
+                }
+                count.increment(TX_FRAMES);
+            } catch (LinuxException e) {
+                count.increment(TX_ERRORS);
+                logOnce("writing", e);
+            }
+        }
+
+        private void logOnce(String what, LinuxException e) {
+            if (!loggedFailure) {
+                loggedFailure = true;
+                LOG.warn("tap {} queue {}: {} failed (logged once): {}", name, pair, what, e.getMessage());
+            }
+        }
+    }
+}

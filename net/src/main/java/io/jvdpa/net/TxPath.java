@@ -1,0 +1,176 @@
+package io.jvdpa.net;
+
+import io.jvdpa.device.Queue;
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.virtqueue.ChainReader;
+import io.jvdpa.virtqueue.DescriptorChain;
+import io.jvdpa.virtqueue.DeviceQueue;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The transmit queue of one queue pair: takes the frames the guest sends (VIRTIO 1.2 §5.1.6.2) and hands them to
+ * the network.
+ *
+ * <p>Each buffer starts with a virtio_net_hdr in the driver's byte order; the frame follows. The header is read
+ * through {@link ChainReader}, which crosses descriptor boundaries, so a legacy driver that puts the header in a
+ * descriptor of its own (no ANY_LAYOUT) and a driver that puts everything in one descriptor are read alike. The
+ * frame is copied into one preallocated packet, and the buffer goes back to the guest at once.
+ *
+ * <p>A burst is bounded so that one busy transmit queue cannot starve the other queues on its worker; used
+ * buffers are published every {@link #PUBLISH_EVERY} frames and at the end of the burst.
+ */
+final class TxPath {
+    private static final Logger LOG = LoggerFactory.getLogger(TxPath.class);
+    private static final int PUBLISH_EVERY = 64;
+    private static final int BUDGET = 1024;
+    private static final int FRAMES = 0;
+    private static final int BYTES = 1;
+    private static final int ERRORS = 2;
+
+    private final String label;
+    private final int pair;
+    private final DescriptorChain chain = new DescriptorChain();
+    private final Packet packet = Packet.allocate(Packet.MAX_FRAME);
+    private final Counters counters = new Counters(3);
+    private final Runnable resume = this::resume;
+    private Queue queue;
+    private DeviceQueue ring;
+    private Endianness order = Endianness.LITTLE;
+    private int hdrSize = NetHeader.SIZE;
+    private boolean poll;
+    private Network network;
+    private RxPath rx;
+    private boolean loggedNetworkFailure;
+
+    TxPath(String label, int pair) {
+        this.label = label;
+        this.pair = pair;
+    }
+
+    /** The transmit queue started (worker thread). */
+    void start(Queue q, Endianness deviceOrder, long acked, Network net, RxPath sameRx) {
+        queue = q;
+        ring = q.ring();
+        ring.setLabel(label);
+        order = deviceOrder;
+        hdrSize = NetHeader.size(acked);
+        network = net;
+        rx = sameRx;
+        poll = q.worker().pollMode();
+        if (poll) {
+            ring.disableNotifications();
+        }
+    }
+
+    void stop() {
+        ring = null;
+    }
+
+    /** Sends what the guest queued, up to a budget; then publishes and notifies once (worker thread). */
+    void process() {
+        DeviceQueue r = ring;
+        if (r == null) {
+            return;
+        }
+        int done = 0;
+        int unpublished = 0;
+        boolean rechecked = false;
+        while (done < BUDGET) {
+            if (!r.pop(chain)) {
+                if (poll || rechecked || !r.enableNotifications()) {
+                    break;
+                }
+                rechecked = true;
+                continue;
+            }
+            rechecked = false;
+            transmit(chain);
+            r.addUsed(chain, 0);
+            done++;
+            if (++unpublished == PUBLISH_EVERY) {
+                queue.publish();
+                rx.flush();
+                unpublished = 0;
+            }
+        }
+        queue.publish();
+        rx.flush();
+        if (done == BUDGET && !poll) {
+            // More may be waiting, and the driver will not kick for buffers it already announced: come back.
+            queue.worker().post(resume);
+        }
+    }
+
+    private void resume() {
+        if (ring != null && queue.enabled()) {
+            process();
+        }
+    }
+
+    private void transmit(DescriptorChain c) {
+        long readable = c.readableBytes();
+        if (readable < hdrSize + Packet.ETH_HEADER || readable - hdrSize > packet.capacity()) {
+            counters.increment(ERRORS);
+            return;
+        }
+        ChainReader in = c.reader();
+        Endianness o = order;
+        int flags = in.readU8();
+        int gsoType = in.readU8();
+        int hdrLen = in.readU16(o);
+        int gsoSize = in.readU16(o);
+        int csumStart = in.readU16(o);
+        int csumOffset = in.readU16(o);
+        if (hdrSize == NetHeader.SIZE) {
+            in.skip(2); // num_buffers: meaningless on transmit
+        }
+        int length = (int) (readable - hdrSize);
+        in.read(packet.segment(), 0, length);
+        packet.reset(0, length);
+        packet.setHeader(flags & NetHeader.F_NEEDS_CSUM, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
+        if (!network.carriesOffloads()) {
+            if (gsoType != NetHeader.GSO_NONE) {
+                counters.increment(ERRORS); // never offered to this network: a driver bug
+                return;
+            }
+            if ((flags & NetHeader.F_NEEDS_CSUM) != 0) {
+                if (!InternetChecksum.completePartial(packet)) {
+                    counters.increment(ERRORS);
+                    return;
+                }
+                packet.setFlags(NetHeader.F_DATA_VALID);
+            }
+        }
+        counters.increment(FRAMES);
+        counters.add(BYTES, length);
+        try {
+            network.transmit(pair, packet);
+        } catch (RuntimeException e) {
+            counters.increment(ERRORS);
+            if (!loggedNetworkFailure) {
+                loggedNetworkFailure = true;
+                LOG.warn("{}: {} failed on a frame (logged once): {}", label, network.describe(), e.toString(), e);
+            }
+        }
+    }
+
+    /** Sends a frame the device makes up itself (a RARP announcement), as if the guest had sent it. */
+    void inject(Packet frame) {
+        counters.increment(FRAMES);
+        counters.add(BYTES, frame.length());
+        network.transmit(pair, frame);
+    }
+
+    long frames() {
+        return counters.get(FRAMES);
+    }
+
+    long bytes() {
+        return counters.get(BYTES);
+    }
+
+    long errors() {
+        return counters.get(ERRORS);
+    }
+}
