@@ -165,7 +165,6 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
         long tableBase = 0;
         long tableSize = size;
         boolean inIndirect = false;
-        int ringDescriptors = 0;
         int ttl = size;
         int i = head;
         while (true) {
@@ -177,9 +176,6 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
             long addr = o.u64(table, off + Desc.ADDR);
             long len = o.u32(table, off + Desc.LEN);
             int flags = o.u16(table, off + Desc.SPLIT_FLAGS);
-            if (!inIndirect) {
-                ringDescriptors++;
-            }
             if ((flags & Desc.F_INDIRECT) != 0) {
                 if (inIndirect) {
                     throw new RingViolation("descriptor %d of an indirect table is itself indirect (VIRTIO 1.2 §2.7.5.3.1)"
