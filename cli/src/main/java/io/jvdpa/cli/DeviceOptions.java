@@ -37,6 +37,15 @@ public final class DeviceOptions {
             description = "offer ANY_LAYOUT to legacy drivers; off makes them use legacy framing (default ${DEFAULT-VALUE})")
     String anyLayout;
 
+    public Path socketPath() {
+        return socketPath;
+    }
+
+    /** Whether the device connects to the front-end's socket instead of listening. */
+    public boolean client() {
+        return client;
+    }
+
     public DeviceProfile profile() {
         return new DeviceProfile(LegacyPolicy.ofFlag(legacy), onOff("--packed", packed),
                 onOff("--any-layout", anyLayout), false);

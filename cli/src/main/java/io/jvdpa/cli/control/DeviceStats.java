@@ -1,0 +1,17 @@
+package io.jvdpa.cli.control;
+
+import java.util.List;
+
+/** {@code dev stats}: per-queue counters of the rings as they run (since each was last started). */
+public record DeviceStats(String name, String type, List<QueueStats> queues) {
+    /**
+     * @param calls        used buffer notifications sent to the driver
+     * @param chains       descriptor chains taken from the ring
+     * @param readBytes    bytes the device read from them
+     * @param usedChains   chains given back
+     * @param writtenBytes bytes written into them
+     * @param errors       ring rule violations by the driver
+     */
+    public record QueueStats(int index, boolean started, long kicks, long calls, long chains, long readBytes,
+                             long usedChains, long writtenBytes, long errors, boolean broken, String brokenReason) {}
+}

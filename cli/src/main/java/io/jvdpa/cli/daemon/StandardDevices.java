@@ -1,0 +1,12 @@
+package io.jvdpa.cli.daemon;
+
+import java.util.List;
+
+/** The device factories of this build. */
+final class StandardDevices {
+    private StandardDevices() {}
+
+    static List<DeviceFactory> factories() {
+        return List.of();
+    }
+}

@@ -1,0 +1,206 @@
+package io.jvdpa.cli.daemon;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.jvdpa.cli.Main;
+import io.jvdpa.cli.control.ControlServer;
+import io.jvdpa.cli.control.Json;
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.vhostuser.DriverRing;
+import io.jvdpa.vhostuser.DriverSession;
+import io.jvdpa.vhostuser.ProtocolFeature;
+import io.jvdpa.virtqueue.UsedBuffer;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import picocli.CommandLine;
+
+/** {@code jvdpa dev ...} against a daemon's control socket in this JVM, with a test device type. */
+class ControlRoundTripTest {
+    private Path dir;
+    private Path control;
+    private DeviceHost host;
+    private ControlServer server;
+
+    record Run(int status, String out, String err) {}
+
+    @BeforeEach
+    void setUp() throws Exception {
+        dir = Files.createTempDirectory("jvdpa-control");
+        control = dir.resolve("run/control.sock");
+        host = new DeviceHost(SinkCommand.types());
+        server = ControlServer.start(control, new DaemonService(host));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        server.close();
+        host.close();
+        try (var files = Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        }
+    }
+
+    private Run jvdpa(String... args) {
+        CommandLine cl = Main.commandLine();
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        cl.setOut(new PrintWriter(out, true));
+        cl.setErr(new PrintWriter(err, true));
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add("--control-socket=" + control);
+        int status = cl.execute(all.toArray(String[]::new));
+        return new Run(status, out.toString(), err.toString());
+    }
+
+    @Test
+    void theControlSocketIsPrivateToItsUser() throws Exception {
+        assertThat(Files.getPosixFilePermissions(control)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+        assertThat(Files.getPosixFilePermissions(control.getParent())).isEqualTo(PosixFilePermissions.fromString("rwx------"));
+    }
+
+    @Test
+    void addListShowDelete() throws Exception {
+        Path s0 = dir.resolve("s0.sock");
+        Run add = jvdpa("dev", "add", "s0", "sink", "--socket-path", s0.toString(), "--legacy", "le-only");
+        assertThat(add.status()).as(add.err()).isZero();
+        assertThat(add.out()).contains("name", "s0").contains("le-only");
+        assertThat(Files.getPosixFilePermissions(s0)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
+
+        Run list = jvdpa("dev", "list");
+        assertThat(list.status()).isZero();
+        assertThat(list.out().lines().toList()).hasSize(2);
+        assertThat(list.out()).startsWith("NAME").contains("s0", "sink", s0.toString(), "server", "unknown", "0/2");
+
+        JsonNode json = Json.WIRE.readTree(jvdpa("dev", "list", "--json").out());
+        assertThat(json.isArray()).isTrue();
+        assertThat(json.get(0).get("name").asText()).isEqualTo("s0");
+        assertThat(json.get(0).get("args").toString()).contains("le-only");
+
+        Run show = jvdpa("dev", "show", "s0", "--json");
+        assertThat(Json.WIRE.readTree(show.out()).get("legacyPolicy").asText()).isEqualTo("le-only");
+
+        Run del = jvdpa("dev", "del", "s0");
+        assertThat(del.status()).as(del.err()).isZero();
+        assertThat(s0).doesNotExist();
+        assertThat(SinkCommand.CREATED.getLast().closed).isTrue();
+        assertThat(jvdpa("dev", "list").out().lines().toList()).hasSize(1);
+    }
+
+    @Test
+    void configAndStatsFollowTheDriver() throws Exception {
+        Path s1 = dir.resolve("s1.sock");
+        assertThat(jvdpa("dev", "add", "s1", "sink", "--socket-path", s1.toString()).status()).isZero();
+        try (DriverSession s = DriverSession.connect(s1, 1 << 20)) {
+            s.negotiate(1L << 32 | 1L << 1, ProtocolFeature.maskOf(ProtocolFeature.values()));
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            long buf = s.ram().allocate(512, 16);
+            for (int i = 0; i < 5; i++) {
+                assertThat(r.queue().post(new long[] {buf, buf + 100}, new int[] {100, 40}, 1, 1, i)).isTrue();
+                r.publishAndKick();
+                UsedBuffer used = new UsedBuffer();
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (!r.queue().reap(used)) {
+                    assertThat(System.nanoTime()).isLessThan(deadline);
+                    Thread.onSpinWait();
+                }
+            }
+            Run config = jvdpa("dev", "config", "show", "s1");
+            assertThat(config.status()).as(config.err()).isZero();
+            assertThat(config.out()).contains("driver", "modern", "SINK_TEST", "VERSION_1", "REPLY_ACK",
+                    "VERSION_1 acked in SET_FEATURES");
+            assertThat(config.out()).containsPattern("(?m)^0\\s+64\\s+yes\\s+yes\\s+little$");
+            assertThat(config.out()).containsPattern("(?m)^1\\s+0\\s+no\\s+no\\s+little$");
+
+            JsonNode stats = Json.WIRE.readTree(jvdpa("dev", "stats", "s1", "--json").out());
+            JsonNode q0 = stats.get("queues").get(0);
+            assertThat(q0.get("chains").asLong()).isEqualTo(5);
+            assertThat(q0.get("usedChains").asLong()).isEqualTo(5);
+            assertThat(q0.get("readBytes").asLong()).isEqualTo(500);
+            assertThat(q0.get("writtenBytes").asLong()).isEqualTo(200);
+            assertThat(q0.get("kicks").asLong()).isBetween(1L, 5L);
+            assertThat(q0.get("calls").asLong()).isBetween(1L, 5L);
+            assertThat(q0.get("broken").asBoolean()).isFalse();
+
+            Run table = jvdpa("dev", "stats", "s1");
+            assertThat(table.out()).startsWith("QUEUE").containsPattern("(?m)^0\\s+yes\\s+\\d+\\s+\\d+\\s+5\\s+500\\s+5\\s+200\\s+0\\s+no$");
+
+            Run show = jvdpa("dev", "show", "s1");
+            assertThat(show.out()).containsPattern("connected\\s+yes").containsPattern("driver\\s+modern")
+                    .contains("ACKNOWLEDGE DRIVER DRIVER_OK FEATURES_OK".substring(0, 0));
+        }
+    }
+
+    @Test
+    void failuresEndWithTheirExitCodeAndAClearMessage() {
+        Run missing = jvdpa("dev", "show", "nosuch");
+        assertThat(missing.status()).isEqualTo(Main.EXIT_RUNTIME);
+        assertThat(missing.err()).contains("no device named 'nosuch'");
+
+        Run badFlag = jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("x.sock").toString(), "--bogus");
+        assertThat(badFlag.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badFlag.err()).contains("x: Unknown option: '--bogus'");
+
+        Run badValue = jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("x.sock").toString(), "--depth", "0");
+        assertThat(badValue.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badValue.err()).contains("--depth 0 is below 1");
+
+        Run badProfile = jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("x.sock").toString(), "--legacy", "maybe");
+        assertThat(badProfile.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badProfile.err()).contains("unknown legacy policy 'maybe'");
+
+        Run badType = jvdpa("dev", "add", "x", "tape");
+        assertThat(badType.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(badType.err()).contains("unknown device type 'tape'");
+
+        Run badName = jvdpa("dev", "add", "../x", "sink", "--socket-path", dir.resolve("x.sock").toString());
+        assertThat(badName.status()).isEqualTo(Main.EXIT_USAGE);
+
+        Run cannotStart = jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("no/such/dir/x.sock").toString());
+        assertThat(cannotStart.status()).isEqualTo(Main.EXIT_START);
+        assertThat(cannotStart.err()).contains("x: cannot listen on");
+
+        Run unavailable = jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("x.sock").toString(), "--unavailable");
+        assertThat(unavailable.status()).isEqualTo(Main.EXIT_START);
+        assertThat(unavailable.err()).contains("the sink is unavailable");
+        assertThat(host.list()).isEmpty();
+
+        assertThat(jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("x.sock").toString()).status()).isZero();
+        Run twice = jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("y.sock").toString());
+        assertThat(twice.status()).isEqualTo(Main.EXIT_RUNTIME);
+        assertThat(twice.err()).contains("already exists");
+
+        Run sameSocket = jvdpa("dev", "add", "y", "sink", "--socket-path", dir.resolve("x.sock").toString());
+        assertThat(sameSocket.status()).isEqualTo(Main.EXIT_START);
+
+        Run noArg = jvdpa("dev", "show");
+        assertThat(noArg.status()).isEqualTo(Main.EXIT_USAGE);
+        assertThat(noArg.err()).contains("Missing required parameter: 'NAME'");
+    }
+
+    @Test
+    void noDaemonIsARuntimeFailure() {
+        CommandLine cl = Main.commandLine();
+        StringWriter err = new StringWriter();
+        cl.setErr(new PrintWriter(err, true));
+        int status = cl.execute("dev", "list", "--control-socket", dir.resolve("none.sock").toString());
+        assertThat(status).isEqualTo(Main.EXIT_RUNTIME);
+        assertThat(err.toString()).contains("no jvdpa daemon at").contains("none.sock");
+    }
+
+    @Test
+    void closingRemovesTheSocketAndRefusesLaterRequests() throws Exception {
+        server.close(Duration.ofSeconds(5));
+        assertThat(control).doesNotExist();
+        assertThat(jvdpa("dev", "list").status()).isEqualTo(Main.EXIT_RUNTIME);
+    }
+}
