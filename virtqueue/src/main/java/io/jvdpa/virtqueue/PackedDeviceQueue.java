@@ -253,6 +253,14 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
 
     @Override
     public void publishUsed() {
+        try {
+            publishUsedUnguarded();
+        } catch (RuntimeException e) {
+            internalError("publishUsed", e);
+        }
+    }
+
+    private void publishUsedUnguarded() {
         if (pendingFlagsOffset < 0) {
             return;
         }
@@ -263,6 +271,15 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
 
     @Override
     public boolean needsNotification() {
+        try {
+            return needsNotificationUnguarded();
+        } catch (RuntimeException e) {
+            internalError("needsNotification", e);
+            return false;
+        }
+    }
+
+    private boolean needsNotificationUnguarded() {
         int advanced = publishedSinceSignal;
         if (advanced == 0 || pendingFlagsOffset >= 0) {
             return false;
@@ -306,12 +323,29 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
 
     @Override
     public void disableNotifications() {
+        try {
+            disableNotificationsUnguarded();
+        } catch (RuntimeException e) {
+            internalError("disableNotifications", e);
+        }
+    }
+
+    private void disableNotificationsUnguarded() {
         notifyEnabled = false;
         order.putU16Opaque(deviceEvent, EVENT_FLAGS, PackedRing.RING_EVENT_FLAGS_DISABLE);
     }
 
     @Override
     public boolean enableNotifications() {
+        try {
+            return enableNotificationsUnguarded();
+        } catch (RuntimeException e) {
+            internalError("enableNotifications", e);
+            return false;
+        }
+    }
+
+    private boolean enableNotificationsUnguarded() {
         notifyEnabled = true;
         if (eventIdx) {
             writeEventDesc();

@@ -242,6 +242,14 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
 
     @Override
     public void publishUsed() {
+        try {
+            publishUsedUnguarded();
+        } catch (RuntimeException e) {
+            internalError("publishUsed", e);
+        }
+    }
+
+    private void publishUsedUnguarded() {
         if (unpublished == 0) {
             return;
         }
@@ -254,6 +262,15 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
 
     @Override
     public boolean needsNotification() {
+        try {
+            return needsNotificationUnguarded();
+        } catch (RuntimeException e) {
+            internalError("needsNotification", e);
+            return false;
+        }
+    }
+
+    private boolean needsNotificationUnguarded() {
         if (publishedSinceSignal == 0) {
             return false;
         }
@@ -282,6 +299,14 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
 
     @Override
     public void disableNotifications() {
+        try {
+            disableNotificationsUnguarded();
+        } catch (RuntimeException e) {
+            internalError("disableNotifications", e);
+        }
+    }
+
+    private void disableNotificationsUnguarded() {
         notifyEnabled = false;
         if (!eventIdx) {
             // With EVENT_IDX the stale avail_event already stops kicks after at most one (§2.7.10).
@@ -292,6 +317,15 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
 
     @Override
     public boolean enableNotifications() {
+        try {
+            return enableNotificationsUnguarded();
+        } catch (RuntimeException e) {
+            internalError("enableNotifications", e);
+            return false;
+        }
+    }
+
+    private boolean enableNotificationsUnguarded() {
         notifyEnabled = true;
         if (eventIdx) {
             order.putU16Opaque(used, availEventOffset, nextAvail);

@@ -323,15 +323,28 @@ class HostileRingTest {
         }
     }
 
-    @Test
-    void memoryUnmappedUnderTheQueueBreaksItWithoutThrowing() {
-        GuestFixture g = new GuestFixture(VirtqueueFeatures.split(SIZE, Endianness.LITTLE), false);
+    @ParameterizedTest(name = "packed={0}")
+    @org.junit.jupiter.params.provider.ValueSource(booleans = {false, true})
+    void memoryUnmappedUnderTheQueueBreaksItWithoutThrowing(boolean packed) {
+        VirtqueueFeatures f = new VirtqueueFeatures(SIZE, packed, true, false, Endianness.LITTLE);
+        GuestFixture g = new GuestFixture(f, false);
+        DriverQueue driver = g.driver(RingState.initial());
         DeviceQueue queue = g.device(RingState.initial());
-        g.close();
+        driver.post1(g.dataStart, 16, true, 0);
+        driver.publish();
         DescriptorChain chain = new DescriptorChain();
-        assertThatCode(() -> assertThat(queue.pop(chain)).isFalse()).doesNotThrowAnyException();
+        assertThat(queue.pop(chain)).isTrue();
+        queue.addUsed(chain, 0);
+        g.close();
+        assertThatCode(() -> {
+            queue.publishUsed();
+            queue.needsNotification();
+            queue.disableNotifications();
+            assertThat(queue.enableNotifications()).isFalse();
+            assertThat(queue.pop(chain)).isFalse();
+        }).doesNotThrowAnyException();
         assertThat(queue.isBroken()).isTrue();
-        assertThat(queue.brokenReason()).contains("unexpected failure in pop");
+        assertThat(queue.brokenReason()).contains("unexpected failure in publishUsed");
     }
 
     @Test
