@@ -11,7 +11,8 @@ import picocli.CommandLine.Option;
 @Command(name = "jvdpa", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Userspace vDPA for the JVM: transitional virtio devices (modern and legacy, little- and "
                 + "big-endian guests) served over vhost-user.",
-        subcommands = {io.jvdpa.cli.daemon.DaemonCommand.class, io.jvdpa.cli.dev.DevCommand.class})
+        subcommands = {io.jvdpa.cli.daemon.DaemonCommand.class, io.jvdpa.cli.dev.DevCommand.class,
+            io.jvdpa.cli.probe.ProbeCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_RUNTIME = 1;
     public static final int EXIT_USAGE = 2;
