@@ -1,0 +1,257 @@
+package io.jvdpa.net;
+
+import static io.jvdpa.net.NetTestDriver.ANY_LAYOUT;
+import static io.jvdpa.net.NetTestDriver.EVENT_IDX;
+import static io.jvdpa.net.NetTestDriver.INDIRECT;
+import static io.jvdpa.net.NetTestDriver.RING_PACKED;
+import static io.jvdpa.net.NetTestDriver.VERSION_1;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.jvdpa.device.DeviceProfile;
+import io.jvdpa.memory.Endianness;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** The net device against jvdpa's own front-end over a real socket, for every kind of driver it serves. */
+@Timeout(value = 60, unit = TimeUnit.SECONDS)
+class VirtioNetDeviceTest {
+    /** The drivers a transitional device meets; "framing" ones put the header in a descriptor of its own. */
+    enum Kind {
+        MODERN_SPLIT(VERSION_1, Endianness.LITTLE, false),
+        MODERN_PACKED(VERSION_1 | RING_PACKED, Endianness.LITTLE, false),
+        LEGACY_LE_ANY_LAYOUT(ANY_LAYOUT, Endianness.LITTLE, false),
+        LEGACY_LE_FRAMING(0, Endianness.LITTLE, true),
+        LEGACY_BE_ANY_LAYOUT(ANY_LAYOUT, Endianness.BIG, false),
+        LEGACY_BE_FRAMING(0, Endianness.BIG, true);
+
+        final long transport;
+        final Endianness order;
+        final boolean splitHeader;
+
+        Kind(long transport, Endianness order, boolean splitHeader) {
+            this.transport = transport | EVENT_IDX | INDIRECT;
+            this.order = order;
+            this.splitHeader = splitHeader;
+        }
+
+        /** The profile that makes the device offer ANY_LAYOUT only to drivers meant to use it. */
+        DeviceProfile profile() {
+            return DeviceProfile.DEFAULT.withAnyLayout(!splitHeader);
+        }
+    }
+
+    private static long bits(int... features) {
+        return VirtioNetFeatures.bits(features);
+    }
+
+    private static final long CSUM_AND_TSO = bits(VirtioNetFeatures.CSUM, VirtioNetFeatures.GUEST_CSUM,
+            VirtioNetFeatures.HOST_TSO4, VirtioNetFeatures.GUEST_TSO4, VirtioNetFeatures.MAC, VirtioNetFeatures.STATUS);
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void transmitHeaderFieldsAreReadInTheDriversByteOrder(Kind kind) throws Exception {
+        CapturingNetwork net = new CapturingNetwork(true);
+        try (DeviceFixture f = new DeviceFixture(net, kind.profile());
+             NetTestDriver d = NetTestDriver.start(f.socket(), kind.transport | CSUM_AND_TSO, kind.order, 1)) {
+            assertThat(d.session.legacy()).isEqualTo((kind.transport & VERSION_1) == 0);
+            assertThat(d.hdrSize).isEqualTo(d.session.legacy() ? 10 : 12);
+            byte[] frame = Frames.ethernet(MacAddress.BROADCAST, Frames.GUEST_MAC, 0x0800, Frames.payload(3000, 1));
+            // Values whose two bytes differ, so a swapped field shows.
+            d.send(0, d.header(NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV4, 0x0136, 0x05a8, 0x0022, 0x0110),
+                    frame, kind.splitHeader);
+            CapturingNetwork.Sent sent = net.next();
+            assertThat(sent.frame()).isEqualTo(frame);
+            assertThat(sent.flags()).isEqualTo(NetHeader.F_NEEDS_CSUM);
+            assertThat(sent.gsoType()).isEqualTo(NetHeader.GSO_TCPV4);
+            assertThat(sent.hdrLen()).isEqualTo(0x0136);
+            assertThat(sent.gsoSize()).isEqualTo(0x05a8);
+            assertThat(sent.csumStart()).isEqualTo(0x0022);
+            assertThat(sent.csumOffset()).isEqualTo(0x0110);
+            assertThat(f.device.counters().txFrames()).isEqualTo(1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void receiveHeaderFieldsAreWrittenInTheDriversByteOrder(Kind kind) throws Exception {
+        CapturingNetwork net = new CapturingNetwork(true);
+        try (DeviceFixture f = new DeviceFixture(net, kind.profile());
+             NetTestDriver d = NetTestDriver.start(f.socket(), kind.transport | CSUM_AND_TSO, kind.order, 1)) {
+            d.postRx(0, 4, 4096 + d.hdrSize, kind.splitHeader);
+            byte[] frame = Frames.ethernet(Frames.GUEST_MAC, 0x02_00_00_00_00_09L, 0x0800, Frames.payload(1400, 2));
+            net.toGuest(0, frame, NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV4, 0x0136, 0x05a8, 0x0022, 0x0110);
+            NetTestDriver.Received r = d.receive(0);
+            assertThat(r.frame()).isEqualTo(frame);
+            assertThat(r.flags()).isEqualTo(NetHeader.F_NEEDS_CSUM);
+            assertThat(r.gsoType()).isEqualTo(NetHeader.GSO_TCPV4);
+            assertThat(r.hdrLen()).isEqualTo(0x0136);
+            assertThat(r.gsoSize()).isEqualTo(0x05a8);
+            assertThat(r.csumStart()).isEqualTo(0x0022);
+            assertThat(r.csumOffset()).isEqualTo(0x0110);
+            if (d.hdrSize == NetHeader.SIZE) {
+                assertThat(r.numBuffers()).isEqualTo(1);
+            }
+            // The raw bytes: csum_start 0x0022 is 00 22 big-endian and 22 00 little-endian.
+            boolean big = d.order == Endianness.BIG;
+            assertThat(new byte[] {r.rawHeader()[6], r.rawHeader()[7]})
+                    .isEqualTo(big ? new byte[] {0x00, 0x22} : new byte[] {0x22, 0x00});
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(Kind.class)
+    void mergeableBuffersCarryAFrameAcrossSeveralBuffers(Kind kind) throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        long wanted = kind.transport | bits(VirtioNetFeatures.MRG_RXBUF);
+        try (DeviceFixture f = new DeviceFixture(net, kind.profile());
+             NetTestDriver d = NetTestDriver.start(f.socket(), wanted, kind.order, 1)) {
+            assertThat(d.hdrSize).isEqualTo(12);
+            d.postRx(0, 16, 256, kind.splitHeader);
+            for (int length : new int[] {60, 244, 245, 1000, 1514}) {
+                byte[] frame = Frames.ethernet(Frames.GUEST_MAC, 0x02_00_00_00_00_09L, 0x88B5,
+                        Frames.payload(length - 14, length));
+                net.toGuest(0, frame);
+                NetTestDriver.Received r = d.receive(0);
+                int expectedBuffers = (length + 12 + 255) / 256;
+                assertThat(r.numBuffers()).as("num_buffers for %d bytes", length).isEqualTo(expectedBuffers);
+                assertThat(r.buffers()).isEqualTo(expectedBuffers);
+                assertThat(r.frame()).isEqualTo(frame);
+                d.postRx(0, expectedBuffers, 256, kind.splitHeader);
+            }
+        }
+    }
+
+    @Test
+    void withoutMergeableBuffersATooLongFrameIsDroppedAndTheBufferServesTheNext() throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1, Endianness.LITTLE, 1)) {
+            d.postRx(0, 1, 12 + 200, false);
+            net.toGuest(0, Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5, Frames.payload(500, 0)));
+            byte[] small = Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5, Frames.payload(100, 0));
+            net.toGuest(0, small);
+            NetTestDriver.Received r = d.receive(0);
+            assertThat(r.frame()).isEqualTo(small);
+            assertThat(r.numBuffers()).isEqualTo(1);
+            assertThat(f.device.counters().rxDropped()).isEqualTo(1);
+            assertThat(f.device.counters().rxFrames()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void framesWaitWhileTheGuestHasNoBuffersAndArriveInOrder() throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1 | EVENT_IDX, Endianness.LITTLE, 1)) {
+            for (int i = 0; i < 5; i++) {
+                net.toGuest(0, Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5, Frames.payload(50, i)));
+            }
+            Thread.sleep(100);
+            d.postRx(0, 5, 2048, false);
+            for (int i = 0; i < 5; i++) {
+                assertThat(d.receive(0).frame()).isEqualTo(Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5,
+                        Frames.payload(50, i)));
+            }
+        }
+    }
+
+    @Test
+    void aPartialChecksumIsCompletedForANetworkThatCannotCarryIt() throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1 | bits(VirtioNetFeatures.CSUM),
+                     Endianness.LITTLE, 1)) {
+            assertThat(f.device.deviceFeatures() & VirtioNetFeatures.OFFLOADS).as("no offloads offered").isZero();
+            byte[] frame = Frames.udpPartial(Frames.GUEST_MAC, 2, Frames.GUEST_IP, Frames.GATEWAY_IP,
+                    Frames.payload(333, 5));
+            assertThat(Frames.udpChecksumValid(frame)).isFalse();
+            d.send(0, d.header(NetHeader.F_NEEDS_CSUM, 0, 0, 0, 34, 6), frame, false);
+            CapturingNetwork.Sent sent = net.next();
+            assertThat(Frames.udpChecksumValid(sent.frame())).isTrue();
+            assertThat(sent.flags()).isEqualTo(NetHeader.F_DATA_VALID);
+        }
+    }
+
+    @Test
+    void aPartialChecksumIsCompletedForAGuestWithoutGuestCsum() throws Exception {
+        CapturingNetwork net = new CapturingNetwork(true);
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1, Endianness.LITTLE, 1)) {
+            d.postRx(0, 2, 2048, false);
+            byte[] frame = Frames.udpPartial(2, Frames.GUEST_MAC, Frames.GATEWAY_IP, Frames.GUEST_IP,
+                    Frames.payload(100, 9));
+            net.toGuest(0, frame, NetHeader.F_NEEDS_CSUM, 0, 0, 0, 34, 6);
+            NetTestDriver.Received r = d.receive(0);
+            assertThat(r.flags()).as("no flags for a driver without GUEST_CSUM").isZero();
+            assertThat(Frames.udpChecksumValid(r.frame())).isTrue();
+        }
+    }
+
+    @Test
+    void hostileBuffersAreCountedAndTheDeviceCarriesOn() throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1, Endianness.LITTLE, 1)) {
+            // A transmit buffer shorter than the header, then one without a whole Ethernet header.
+            d.send(0, new byte[5], new byte[0], false);
+            d.send(0, d.header(0, 0, 0, 0, 0, 0), new byte[6], false);
+            assertThat(f.device.counters().txErrors()).isEqualTo(2);
+            // A receive buffer too small for the header goes back empty; the next one is used.
+            d.postRx(0, 1, 4, false);
+            d.postRx(0, 1, 2048, false);
+            byte[] frame = Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5, Frames.payload(64, 1));
+            net.toGuest(0, frame);
+            assertThat(d.receiveRaw(0)).as("the buffer too small for a header comes back empty").isEmpty();
+            assertThat(d.receive(0).frame()).isEqualTo(frame);
+        }
+    }
+
+    @Test
+    void aFailingNetworkDoesNotStopTheQueue() throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1, Endianness.LITTLE, 1)) {
+            net.failWith = new IllegalStateException("network down");
+            d.send(0, Frames.ethernet(2, Frames.GUEST_MAC, 0x88B5, Frames.payload(50, 1)));
+            net.failWith = null;
+            byte[] frame = Frames.ethernet(2, Frames.GUEST_MAC, 0x88B5, Frames.payload(50, 2));
+            d.send(0, frame);
+            assertThat(net.next().frame()).isEqualTo(frame);
+            assertThat(f.device.counters().txErrors()).isEqualTo(1);
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"MODERN_SPLIT", "LEGACY_BE_FRAMING", "LEGACY_LE_FRAMING"})
+    void configSpaceIsInTheDriversByteOrder(Kind kind) throws Exception {
+        NetDeviceConfig config = new NetDeviceConfig("net0", 0x02_11_22_33_44_55L, 4, 9000);
+        try (DeviceFixture f = new DeviceFixture("net0", config, new SinkNetwork(), kind.profile(), 1);
+             NetTestDriver d = NetTestDriver.start(f.socket(), kind.transport | bits(VirtioNetFeatures.MAC,
+                     VirtioNetFeatures.STATUS, VirtioNetFeatures.MQ, VirtioNetFeatures.MTU), kind.order, 1)) {
+            MemorySegment c = MemorySegment.ofArray(d.config());
+            assertThat(MacAddress.get(c, 0)).isEqualTo(0x02_11_22_33_44_55L);
+            assertThat(d.order.u16(c, 6)).isEqualTo(1); // VIRTIO_NET_S_LINK_UP
+            assertThat(d.order.u16(c, 8)).isEqualTo(4);
+            assertThat(d.order.u16(c, 10)).isEqualTo(9000);
+            f.device.setLinkUp(false);
+            assertThat(d.order.u16(MemorySegment.ofArray(d.config()), 6)).isZero();
+        }
+    }
+
+    @Test
+    void offloadsAreOfferedOnlyByANetworkThatCarriesThem() throws Exception {
+        VirtioNetDevice plain = new VirtioNetDevice(NetDeviceConfig.defaults("a"), new GatewayNetwork());
+        VirtioNetDevice tap = new VirtioNetDevice(NetDeviceConfig.defaults("b"), new CapturingNetwork(true));
+        try (plain; tap) {
+            assertThat(plain.deviceFeatures() & VirtioNetFeatures.OFFLOADS).isZero();
+            assertThat(tap.deviceFeatures() & VirtioNetFeatures.OFFLOADS).isEqualTo(VirtioNetFeatures.OFFLOADS);
+            assertThat(plain.deviceFeatures()).as("MQ only with more than one pair")
+                    .isEqualTo(plain.deviceFeatures() & ~(1L << VirtioNetFeatures.MQ));
+            assertThat(plain.maxQueues()).isEqualTo(3);
+        }
+    }
+}
