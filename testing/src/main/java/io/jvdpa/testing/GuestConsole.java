@@ -17,6 +17,8 @@ import java.util.regex.Pattern;
 final class GuestConsole {
     static final Pattern READY = Pattern.compile("JVDPA_SHELL_READY\\r?\\n");
     private static final byte INTERRUPT = 0x03;
+    /** The tty's canonical mode drops what goes beyond 4095 characters in one line. */
+    static final int MAX_LINE = 4000;
 
     private final OutputCapture out;
     private final OutputStream in;
@@ -37,6 +39,10 @@ final class GuestConsole {
     }
 
     synchronized ExecResult exec(String command, Duration timeout) {
+        if (command.lines().anyMatch(line -> line.length() > MAX_LINE)) {
+            throw new IllegalArgumentException("a command line longer than " + MAX_LINE
+                    + " characters would be cut by the guest's tty; split it: " + command.substring(0, 80) + "...");
+        }
         long n = ++sequence;
         long start = System.nanoTime();
         long from = out.position();

@@ -24,6 +24,7 @@ public final class OutputCapture {
     /** Retained text beyond this is discarded from the front; waits and parsers look at recent output only. */
     private static final int MAX_RETAINED = 8 << 20;
     private static final Duration POLL = Duration.ofMillis(50);
+    private static final Duration END_GRACE = Duration.ofSeconds(2);
 
     private final String name;
     private final Path log;
@@ -145,7 +146,11 @@ public final class OutputCapture {
                 throw new HarnessException(reason);
             }
             if (streamEnded) {
-                throw new HarnessException(name + " ended before printing /" + pattern + "/; log " + log);
+                // A process closes its output a moment before it is seen to exit; give the abort check (which
+                // names the exit status) that moment.
+                String late = awaitAbort(abort, END_GRACE);
+                throw new HarnessException(late != null ? late
+                        : name + " ended before printing /" + pattern + "/; log " + log);
             }
             long left = deadline - System.nanoTime();
             if (left <= 0) {
@@ -160,6 +165,21 @@ public final class OutputCapture {
                 }
             }
         }
+    }
+
+    private static String awaitAbort(Supplier<String> abort, Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        String reason = abort.get();
+        while (reason == null && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(POLL);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+            reason = abort.get();
+        }
+        return reason;
     }
 
     /** Waits up to {@code timeout} for the reading thread to see the end of the stream. */

@@ -78,7 +78,12 @@ public final class QemuGuest implements AutoCloseable {
         return this;
     }
 
-    /** Runs {@code command} in the guest's shell and returns its output and exit status. */
+    /**
+     * Runs {@code command} in the guest's shell (busybox ash, as root) and returns its output (stdout and stderr
+     * together) and exit status. The command may span lines (each under 4000 characters); shell state such as
+     * the working directory and variables carries over to the next command. On timeout the command is
+     * interrupted (^C) and a {@link GuestException} is thrown; the shell stays usable.
+     */
     public ExecResult exec(String command, Duration timeout) {
         requireStarted();
         return console.exec(command, timeout);

@@ -8,7 +8,9 @@ import java.util.Objects;
  * in the order they were added: /dev/vda, /dev/vdb, ...
  *
  * @param queues    request queues ({@code num-queues=})
- * @param reconnect QEMU reconnects every second when the back-end goes away ({@code reconnect=1})
+ * @param reconnect QEMU reconnects every second when the back-end goes away ({@code reconnect=1}); QEMU reports
+ *                  the lost connection on stderr, so a test that restarts its back-end also turns off
+ *                  {@link QemuGuest.Builder#failOnVhostError(boolean)}
  */
 public record VhostUserBlk(Path socket, VirtioMode mode, int queues, boolean reconnect) {
     public VhostUserBlk {

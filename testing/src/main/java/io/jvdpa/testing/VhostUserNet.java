@@ -8,7 +8,9 @@ import java.util.Objects;
  *
  * @param mac       the guest's MAC address, or null for one derived from the device's position
  * @param queues    queue pairs ({@code queues=} on the netdev; more than one turns on {@code mq})
- * @param reconnect QEMU reconnects every second when the back-end goes away ({@code reconnect=1})
+ * @param reconnect QEMU reconnects every second when the back-end goes away ({@code reconnect=1}); QEMU reports
+ *                  the lost connection on stderr, so a test that restarts its back-end also turns off
+ *                  {@link QemuGuest.Builder#failOnVhostError(boolean)}
  */
 public record VhostUserNet(Path socket, VirtioMode mode, String mac, int queues, boolean reconnect) {
     public VhostUserNet {
