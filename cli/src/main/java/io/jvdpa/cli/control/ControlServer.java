@@ -76,12 +76,12 @@ public final class ControlServer implements AutoCloseable {
                 }
                 return;
             }
+            if (closing) {
+                socket.close();
+                return;
+            }
             Connection c = new Connection(new LineChannel(socket));
             connections.add(c);
-            if (closing) {
-                c.reject();
-                continue;
-            }
             Thread.ofPlatform().name("control request").daemon().start(c::serve);
         }
     }
