@@ -44,7 +44,7 @@ final class NetTestDriver implements AutoCloseable {
     private final UsedBuffer used = new UsedBuffer();
     private int nextToken;
 
-    private NetTestDriver(DriverSession session, Endianness order, int pairs, int queueSize, int controlIndex)
+    private NetTestDriver(DriverSession session, Endianness order, int pairs, int queueSize)
             throws IOException, VhostUserException {
         this.session = session;
         this.features = session.features();
@@ -56,7 +56,19 @@ final class NetTestDriver implements AutoCloseable {
             rx[p] = session.setUpRing(2 * p, queueSize, order);
             tx[p] = session.setUpRing(2 * p + 1, queueSize, order);
         }
-        this.ctrl = controlIndex >= 0 ? session.setUpRing(controlIndex, queueSize, order) : null;
+        this.ctrl = has(VirtioNetFeatures.CTRL_VQ) ? session.setUpRing(controlIndex(), queueSize, order) : null;
+    }
+
+    /**
+     * The control queue comes after max_virtqueue_pairs pairs with MQ. A legacy big-endian driver can read that
+     * field right only once the device knows its byte order, i.e. after the first ring told it.
+     */
+    private int controlIndex() throws IOException, VhostUserException {
+        if (!has(VirtioNetFeatures.MQ)) {
+            return 2;
+        }
+        byte[] config = session.frontend().getConfig(0, NetConfigSpace.SIZE);
+        return 2 * this.order.u16(MemorySegment.ofArray(config), NetConfigSpace.MAX_VIRTQUEUE_PAIRS);
     }
 
     /**
@@ -66,18 +78,8 @@ final class NetTestDriver implements AutoCloseable {
     static NetTestDriver start(Path socket, long wanted, Endianness order, int pairs) throws Exception {
         DriverSession s = DriverSession.connect(socket, 64L << 20);
         try {
-            long f = s.negotiate(wanted, ALL_PROTOCOL);
-            int controlIndex = -1;
-            if (VirtioNetFeatures.has(f, VirtioNetFeatures.CTRL_VQ)) {
-                int maxPairs = 1;
-                if (VirtioNetFeatures.has(f, VirtioNetFeatures.MQ)) {
-                    byte[] config = s.frontend().getConfig(0, NetConfigSpace.SIZE);
-                    Endianness o = s.legacy() ? order : Endianness.LITTLE;
-                    maxPairs = o.u16(MemorySegment.ofArray(config), NetConfigSpace.MAX_VIRTQUEUE_PAIRS);
-                }
-                controlIndex = 2 * maxPairs;
-            }
-            return new NetTestDriver(s, order, pairs, 256, controlIndex);
+            s.negotiate(wanted, ALL_PROTOCOL);
+            return new NetTestDriver(s, order, pairs, 256);
         } catch (Exception e) {
             s.close();
             throw e;
