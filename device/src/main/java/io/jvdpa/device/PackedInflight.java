@@ -119,6 +119,7 @@ final class PackedInflight extends InflightTracker {
         freeHead = u16(PACKED_FREE_HEAD);
         usedPos = u16(PACKED_USED_IDX);
         usedWrap = u8(PACKED_USED_WRAP) != 0;
+        scrubUnpublished(descriptors);
         // Every descriptor taken was either used (up to used_idx) or belongs to a buffer in flight.
         availPos = usedPos + descriptors;
         boolean availWrap = usedWrap;
@@ -127,6 +128,24 @@ final class PackedInflight extends InflightTracker {
             availWrap = !availWrap;
         }
         return RingState.packed(availPos, availWrap, usedPos, usedWrap);
+    }
+
+    /**
+     * The slots from used_idx on belong to the device until it returns buffers there. The previous back-end may
+     * have written used entries into them whose batch it never published; the driver would take such a stale
+     * entry for a completion once it reaches that slot. They read as available again (what the driver left
+     * there), which the driver ignores and the device no longer needs: in-flight buffers come from the area.
+     */
+    private void scrubUnpublished(int descriptors) {
+        int pos = usedPos;
+        boolean wrap = usedWrap;
+        for (int k = 0; k < descriptors; k++) {
+            RING_ORDER.putU16Opaque(descRing, (long) Desc.SIZE * pos + Desc.PACKED_FLAGS, wrap ? Desc.F_AVAIL : Desc.F_USED);
+            if (++pos == size) {
+                pos = 0;
+                wrap = !wrap;
+            }
+        }
     }
 
     private boolean chainIntact(int head, int num) {
