@@ -7,6 +7,6 @@ final class StandardDevices {
     private StandardDevices() {}
 
     static List<DeviceFactory> factories() {
-        return List.of();
+        return List.of(new CommandDeviceFactory("net", io.jvdpa.cli.NetCommand::new));
     }
 }
