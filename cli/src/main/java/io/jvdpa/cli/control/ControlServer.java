@@ -115,6 +115,7 @@ public final class ControlServer implements AutoCloseable {
                     response = ControlResponse.failure(ErrorKind.DENIED, "permission denied: uid " + peer.uid()
                             + " is neither the daemon's user (uid " + ownUid + ") nor root");
                 } else {
+                    LOG.debug("control request from pid {} uid {}: {}", peer.pid(), peer.uid(), line);
                     response = answer(line);
                 }
                 channel.writeLine(Json.WIRE.writeValueAsString(response));

@@ -85,6 +85,12 @@ final class Jvdpa {
         return b.start();
     }
 
+    /** Waits until a daemon listens on its control socket (it logs that after listen(2) and chmod). */
+    static void awaitReady(ManagedProcess daemon) {
+        daemon.awaitOutput(java.util.regex.Pattern.compile("jvdpa daemon: \\d+ devices, control socket"),
+                Duration.ofSeconds(120), true);
+    }
+
     /** Builds the CLI if its sources changed, so later commands start in a second. */
     static void build() {
         run("--version").ok();
