@@ -687,10 +687,6 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         if (!tracksInflight()) {
             throw new VhostUserException("GET_INFLIGHT_FD: this " + device.type() + " device does not track requests in flight");
         }
-        if (request.numQueues() > queues.length) {
-            throw new VhostUserException("GET_INFLIGHT_FD for " + request.numQueues() + " queues; this " + device.type()
-                    + " device has " + queues.length);
-        }
         requireStopped("GET_INFLIGHT_FD");
         InflightRegion next = InflightRegion.create(request.numQueues(), request.queueSize(),
                 VirtioFeatures.has(ackedFeatures, VirtioFeatures.RING_PACKED));
