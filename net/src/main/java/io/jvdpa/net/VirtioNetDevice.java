@@ -326,6 +326,13 @@ public final class VirtioNetDevice implements VirtioDevice, AutoCloseable {
                 network.pairStopped(p);
                 rx[p].stop();
             } else {
+                // Frames the driver made available before it stopped the queue still go out: a front-end counts
+                // them as sent once they are in the ring.
+                try {
+                    tx[p].process();
+                } catch (RuntimeException e) {
+                    LOG.error("{}: sending the last frames of queue {} failed", name, i, e);
+                }
                 tx[p].stop();
             }
         }
