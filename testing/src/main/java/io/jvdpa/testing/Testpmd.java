@@ -66,6 +66,17 @@ public final class Testpmd implements AutoCloseable {
         throw new HarnessException("testpmd printed no statistics for port " + port + " yet; " + process.describe());
     }
 
+    /** The last {@code count} statistics blocks printed for {@code port} (fewer if fewer were printed). */
+    public List<PortStats> recentStats(int port, int count) {
+        List<PortStats> mine = new ArrayList<>();
+        for (PortStats s : PortStats.parseAll(process.stdout().text())) {
+            if (s.port() == port) {
+                mine.add(s);
+            }
+        }
+        return List.copyOf(mine.subList(Math.max(0, mine.size() - count), mine.size()));
+    }
+
     /** Waits until a statistics block for {@code port} satisfies {@code condition}, and returns it. */
     public PortStats awaitStats(int port, Predicate<PortStats> condition, Duration timeout) {
         long deadline = System.nanoTime() + timeout.toNanos();

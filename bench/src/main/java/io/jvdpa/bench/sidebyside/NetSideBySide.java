@@ -1,0 +1,121 @@
+package io.jvdpa.bench.sidebyside;
+
+import io.jvdpa.testing.ManagedProcess;
+import io.jvdpa.testing.PortStats;
+import io.jvdpa.testing.RepoRoot;
+import io.jvdpa.testing.Testpmd;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+
+/**
+ * The net side-by-side: DPDK testpmd's virtio-user front-end (one core) against DPDK's vhost PMD and against
+ * jvdpa net, in the same run, for each direction, frame size and ring format. Each back-end gets the other
+ * core. Prints a Markdown table of Mpps seen by the front-end and the ratio jvdpa / DPDK.
+ *
+ * <p>Run with {@code scripts/bench-net [seconds]}.
+ */
+public final class NetSideBySide {
+    /** What the front-end does, what DPDK's back-end does, and which jvdpa network plays that part. */
+    enum Scenario {
+        GUEST_TO_BACKEND("guest -> back-end", Testpmd.ForwardMode.TXONLY, Testpmd.ForwardMode.RXONLY, "sink", false),
+        BACKEND_TO_GUEST("back-end -> guest", Testpmd.ForwardMode.RXONLY, Testpmd.ForwardMode.TXONLY, "source", true),
+        REFLECT("guest -> back-end -> guest", Testpmd.ForwardMode.FLOWGEN, Testpmd.ForwardMode.MACSWAP, "reflect", true);
+
+        final String label;
+        final Testpmd.ForwardMode frontend;
+        final Testpmd.ForwardMode dpdkBackend;
+        final String jvdpaNetwork;
+        final boolean measureRx;
+
+        Scenario(String label, Testpmd.ForwardMode frontend, Testpmd.ForwardMode dpdkBackend, String jvdpaNetwork,
+                 boolean measureRx) {
+            this.label = label;
+            this.frontend = frontend;
+            this.dpdkBackend = dpdkBackend;
+            this.jvdpaNetwork = jvdpaNetwork;
+            this.measureRx = measureRx;
+        }
+    }
+
+    record Row(Scenario scenario, int frame, boolean packed, double dpdkMpps, double jvdpaMpps) {}
+
+    public static void main(String[] args) throws Exception {
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 6;
+        Path dir = Files.createTempDirectory("jvdpa-bench-net");
+        List<Row> rows = new ArrayList<>();
+        for (Scenario s : Scenario.values()) {
+            // jvdpa's source network makes 64-byte frames only.
+            int[] frames = s == Scenario.BACKEND_TO_GUEST ? new int[] {64} : new int[] {64, 1500};
+            for (int frame : frames) {
+                for (boolean packed : new boolean[] {false, true}) {
+                    double dpdk = measure(dir, s, frame, packed, false, seconds);
+                    double jvdpa = measure(dir, s, frame, packed, true, seconds);
+                    Row row = new Row(s, frame, packed, dpdk, jvdpa);
+                    rows.add(row);
+                    System.err.printf(Locale.ROOT, "%s %dB %s: DPDK %.2f Mpps, jvdpa %.2f Mpps%n", s.label, frame,
+                            packed ? "packed" : "split", dpdk, jvdpa);
+                }
+            }
+        }
+        System.out.println("| direction | frame | ring | DPDK vhost (Mpps) | jvdpa (Mpps) | jvdpa / DPDK |");
+        System.out.println("|---|---|---|---|---|---|");
+        for (Row r : rows) {
+            System.out.printf(Locale.ROOT, "| %s | %d B | %s | %.2f | %.2f | %.2f |%n", r.scenario.label, r.frame,
+                    r.packed ? "packed" : "split", r.dpdkMpps, r.jvdpaMpps,
+                    r.dpdkMpps > 0 ? r.jvdpaMpps / r.dpdkMpps : 0);
+        }
+        Files.deleteIfExists(dir.resolve("jvdpa.sock"));
+        Files.deleteIfExists(dir.resolve("dpdk.sock"));
+        Files.deleteIfExists(dir);
+    }
+
+    /** Mpps as the front-end sees it, averaged over the last stats blocks of a run of {@code seconds}. */
+    private static double measure(Path dir, Scenario s, int frame, boolean packed, boolean jvdpa, int seconds)
+            throws IOException, InterruptedException {
+        Path socket = dir.resolve(jvdpa ? "jvdpa.sock" : "dpdk.sock");
+        Files.deleteIfExists(socket);
+        ManagedProcess jvdpaProcess = null;
+        Testpmd backend = null;
+        try {
+            if (jvdpa) {
+                Path repo = RepoRoot.find();
+                jvdpaProcess = ManagedProcess.builder("jvdpa-net-" + s.jvdpaNetwork)
+                        .command(List.of("taskset", "-c", "1", repo.resolve("jvdpa").toString(), "net",
+                                "--socket-path", socket.toString(), "--network", s.jvdpaNetwork, "--poll",
+                                "--log-level", "warn"))
+                        .maxLifetime(Duration.ofMinutes(5)).start();
+                jvdpaProcess.awaitPath(socket, Duration.ofSeconds(120));
+            } else {
+                backend = Testpmd.vhostBackend(socket).forwardMode(s.dpdkBackend).lcores("0@1,1@1")
+                        .name("dpdk-vhost-" + s.dpdkBackend.name().toLowerCase(Locale.ROOT))
+                        .appArgs("--txpkts=" + frame).start();
+            }
+            try (Testpmd frontend = Testpmd.virtioUserFrontend(socket).forwardMode(s.frontend).packed(packed)
+                    .lcores("0@0,1@0").appArgs("--txpkts=" + frame).name("virtio-user").start()) {
+                Thread.sleep(Duration.ofSeconds(seconds));
+                List<PortStats> last = frontend.recentStats(0, 3);
+                double sum = 0;
+                for (PortStats p : last) {
+                    sum += s.measureRx ? p.rxPps() : p.txPps();
+                }
+                return last.isEmpty() ? 0 : sum / last.size() / 1e6;
+            }
+        } finally {
+            if (backend != null) {
+                backend.close();
+            }
+            if (jvdpaProcess != null) {
+                jvdpaProcess.signal("TERM");
+                jvdpaProcess.waitFor(Duration.ofSeconds(10));
+                jvdpaProcess.close();
+            }
+        }
+    }
+
+    private NetSideBySide() {}
+}
