@@ -32,6 +32,8 @@ final class RequestHandler {
     private static final Logger LOG = LoggerFactory.getLogger(RequestHandler.class);
     /** Bad requests logged at warning level per queue; the rest go to debug. */
     private static final int WARNINGS = 10;
+    /** A request returned without a status: it has nowhere to put one. */
+    private static final int NO_STATUS = -1;
 
     private final BlkImage image;
     private final CacheState cache;
@@ -62,15 +64,14 @@ final class RequestHandler {
     }
 
     /**
-     * Executes the request in {@link #chain} and writes its status. Returns the used length: every writable byte
+     * Executes the request in {@code c} and writes its status. Returns the used length: every writable byte
      * (data and status), or 0 when the request has no writable byte to put a status in.
      */
-    int handle() {
-        DescriptorChain c = chain;
+    int handle(DescriptorChain c) {
         long writable = c.writableBytes();
         if (writable == 0) {
             counters.unanswerable++;
-            reject("request %d has no writable byte for its status (VIRTIO 1.2 §5.2.6)", c.headId());
+            complain(NO_STATUS, "request %d has no writable byte for its status (VIRTIO 1.2 §5.2.6)", c.headId());
             return 0;
         }
         int status;
@@ -215,8 +216,8 @@ final class RequestHandler {
                         count, (long) BlkConfigSpace.MAX_DISCARD_SECTORS_VALUE);
             }
             if (!inRange(sector, count)) {
-                return reject("%s request %d: sectors [%d, +%d) outside the disk of %d", what, c.headId(), sector,
-                        count, capacity);
+                return reject("%s request %d: sectors [%s, +%d) outside the disk of %d", what, c.headId(),
+                        Long.toUnsignedString(sector), count, capacity);
             }
         }
         r.rewind();
@@ -251,8 +252,8 @@ final class RequestHandler {
             return reject("%s request %d of %d bytes, not a multiple of 512 (VIRTIO 1.2 §5.2.6.1)", what, c.headId(), length);
         }
         if (!inRange(sector, length >>> SECTOR_SHIFT)) {
-            return reject("%s request %d: sectors [%d, +%d) outside the disk of %d", what, c.headId(), sector,
-                    length >>> SECTOR_SHIFT, capacity);
+            return reject("%s request %d: sectors [%s, +%d) outside the disk of %d", what, c.headId(),
+                    Long.toUnsignedString(sector), length >>> SECTOR_SHIFT, capacity);
         }
         return S_OK;
     }
@@ -300,11 +301,19 @@ final class RequestHandler {
         lastError = message;
         long bad = counters.ioErrors + counters.unsupported + counters.unanswerable;
         if (bad < WARNINGS) {
-            LOG.warn("{}: {} ({})", label, message, status == S_UNSUPP ? "S_UNSUPP" : "S_IOERR");
+            LOG.warn("{}: {} ({})", label, message, outcome(status));
         } else {
-            LOG.debug("{}: {} ({})", label, message, status == S_UNSUPP ? "S_UNSUPP" : "S_IOERR");
+            LOG.debug("{}: {} ({})", label, message, outcome(status));
         }
         return status;
+    }
+
+    private static String outcome(int status) {
+        return switch (status) {
+            case S_UNSUPP -> "S_UNSUPP";
+            case NO_STATUS -> "returned without a status";
+            default -> "S_IOERR";
+        };
     }
 
     /** The last bad request's description, for management and tests. */

@@ -6,6 +6,7 @@ import io.jvdpa.device.DriverModel;
 import io.jvdpa.device.Queue;
 import io.jvdpa.device.VirtioDevice;
 import io.jvdpa.vhostuser.ProtocolFeature;
+import io.jvdpa.virtqueue.DescriptorChain;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -124,8 +125,9 @@ public final class VirtioBlkDevice implements VirtioDevice, AutoCloseable {
     @Override
     public void process(Queue queue) {
         RequestHandler h = handlers[queue.index()];
-        while (queue.pop(h.chain)) {
-            queue.addUsed(h.chain, h.handle());
+        DescriptorChain chain = h.chain;
+        while (queue.pop(chain)) {
+            queue.addUsed(chain, h.handle(chain));
         }
         queue.publish();
     }
@@ -133,6 +135,11 @@ public final class VirtioBlkDevice implements VirtioDevice, AutoCloseable {
     @Override
     public void deactivate() {
         context = null;
+    }
+
+    /** Queue {@code index}'s request handler (for tests that stop a queue half way through a request). */
+    RequestHandler handler(int index) {
+        return handlers[index];
     }
 
     /** Totals over every queue. */

@@ -37,8 +37,14 @@ final class BlkBackend implements AutoCloseable {
         return workers[i];
     }
 
+    private boolean closed;
+
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         endpoint.close();
         for (Worker w : workers) {
             w.close();

@@ -38,9 +38,10 @@ final class BlkDriver implements AutoCloseable {
             VirtioBlk.F_TOPOLOGY, VirtioBlk.F_FLUSH, VirtioBlk.F_CONFIG_WCE, VirtioBlk.F_MQ, VirtioBlk.F_DISCARD,
             VirtioBlk.F_WRITE_ZEROES, VirtioBlk.F_RO);
 
-    static final int SLOT_SIZE = 1 << 20;
-    static final int SLOT_DATA = 4096;
-    static final int MAX_DATA = SLOT_SIZE - SLOT_DATA - 64;
+    /** A request slot: header and device-readable data in the first half, device-writable bytes in the second. */
+    static final int SLOT_SIZE = 2 << 20;
+    static final int SLOT_DATA = SLOT_SIZE / 2;
+    static final int MAX_DATA = SLOT_DATA - 64;
     static final int QUEUE_SIZE = 64;
 
     /** How a request's header, data and status are cut into descriptors. */
@@ -87,8 +88,8 @@ final class BlkDriver implements AutoCloseable {
         this.wanted = wanted;
         this.legacyOrder = legacyOrder;
         this.inflight = inflight;
-        this.ram = new GuestRam(64L << 20);
-        this.slotCount = 32;
+        this.ram = new GuestRam(96L << 20);
+        this.slotCount = 40;
         this.slots = ram.allocate((long) SLOT_SIZE * slotCount, 4096);
         this.slotGpa = new long[slotCount];
         this.slotQueue = new int[slotCount];
