@@ -8,6 +8,7 @@ import io.jvdpa.sys.LinuxException;
 import io.jvdpa.virtqueue.ChainWriter;
 import io.jvdpa.virtqueue.DescriptorChain;
 import io.jvdpa.virtqueue.DeviceQueue;
+import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -327,13 +328,18 @@ final class RxPath implements GuestRx {
 
     /** The eventfd says other threads queued frames (worker thread). */
     private void onWake() {
-        // Clear the flag before looking at the queue: a frame posted after this point signals again.
-        wakePending.set(false);
+        // Drain the eventfd, then clear the flag, then look at the queue. A frame posted before the flag was
+        // cleared is seen below; one posted after it signals the eventfd again. (Clearing the flag before
+        // draining would swallow the signal of a frame posted in between and leave the flag set for good.)
         try {
             wake.drain();
         } catch (LinuxException | IllegalStateException e) {
             LOG.debug("{}: draining the wake-up eventfd failed: {}", label, e.getMessage());
         }
+        wakePending.set(false);
+        // The flag store must be visible before the queue is read, or a producer that still saw it set could
+        // go unseen (store-load order, which only a full fence gives).
+        VarHandle.fullFence();
         drainBacklog();
         flush();
     }

@@ -160,6 +160,37 @@ class VirtioNetDeviceTest {
     }
 
     @Test
+    void framesPostedFromManyThreadsAllArriveWithoutFurtherKicks() throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1 | EVENT_IDX, Endianness.LITTLE, 1)) {
+            for (int round = 0; round < 20; round++) {
+                // Buffers for the whole round up front: from here on only the device's own wake-ups deliver.
+                d.postRx(0, 200, 256, false);
+                Thread[] senders = new Thread[4];
+                for (int t = 0; t < senders.length; t++) {
+                    int id = t;
+                    senders[t] = Thread.ofPlatform().start(() -> {
+                        for (int i = 0; i < 50; i++) {
+                            net.toGuest(0, Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5, Frames.payload(50, id * 100 + i)));
+                            if (i % 7 == 0) {
+                                Thread.yield();
+                            }
+                        }
+                    });
+                }
+                for (Thread t : senders) {
+                    t.join();
+                }
+                for (int i = 0; i < 200; i++) {
+                    assertThat(d.receive(0).frame()).hasSize(64);
+                }
+            }
+            assertThat(f.device.counters().rxFrames()).isEqualTo(4000);
+        }
+    }
+
+    @Test
     void aPartialChecksumIsCompletedForANetworkThatCannotCarryIt() throws Exception {
         CapturingNetwork net = new CapturingNetwork(false);
         try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
