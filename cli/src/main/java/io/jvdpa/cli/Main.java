@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
         description = "Userspace vDPA for the JVM: transitional virtio devices (modern and legacy, little- and "
                 + "big-endian guests) served over vhost-user.",
         subcommands = {io.jvdpa.cli.daemon.DaemonCommand.class, io.jvdpa.cli.dev.DevCommand.class,
-            io.jvdpa.cli.probe.ProbeCommand.class, NetCommand.class})
+            io.jvdpa.cli.probe.ProbeCommand.class, NetCommand.class, BlkCommand.class})
 public final class Main implements Runnable {
     public static final int EXIT_RUNTIME = 1;
     public static final int EXIT_USAGE = 2;

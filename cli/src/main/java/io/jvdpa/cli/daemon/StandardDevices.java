@@ -7,6 +7,7 @@ final class StandardDevices {
     private StandardDevices() {}
 
     static List<DeviceFactory> factories() {
-        return List.of(new CommandDeviceFactory("net", io.jvdpa.cli.NetCommand::new));
+        return List.of(new CommandDeviceFactory("net", io.jvdpa.cli.NetCommand::new),
+                new CommandDeviceFactory("blk", io.jvdpa.cli.BlkCommand::new));
     }
 }
