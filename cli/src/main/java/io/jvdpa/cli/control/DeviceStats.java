@@ -2,7 +2,10 @@ package io.jvdpa.cli.control;
 
 import java.util.List;
 
-/** {@code dev stats}: per-queue counters of the rings as they run (since each was last started). */
+/**
+ * {@code dev stats}: per-queue counters. Kicks and calls count from the device's creation; chains, bytes and errors
+ * are the running ring's, from its last start.
+ */
 public record DeviceStats(String name, String type, List<QueueStats> queues) {
     /**
      * @param calls        used buffer notifications sent to the driver

@@ -221,7 +221,8 @@ public final class DevCommand implements Runnable {
     }
 
     @Command(name = "stats", mixinStandardHelpOptions = true,
-            description = "Per-queue counters: kicks, calls, chains, bytes, errors, broken.")
+            description = {"Per-queue counters: kicks, calls, chains, bytes, errors, broken.",
+                "Kicks and calls count from the device's creation; chains, bytes and errors from the ring's last start."})
     static final class Stats implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
