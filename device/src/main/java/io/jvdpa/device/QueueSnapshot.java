@@ -3,8 +3,9 @@ package io.jvdpa.device;
 import io.jvdpa.memory.Endianness;
 
 /**
- * One queue as management sees it ({@code jvdpa dev stats}, {@code dev config show}). The counters are those of
- * the ring since it was last started; read from another thread they may be a little behind.
+ * One queue as management sees it ({@code jvdpa dev stats}, {@code dev config show}). Kicks and notifications
+ * count from the queue's creation; the other counters are the running ring's, from its last start. Read from
+ * another thread they may be a little behind.
  *
  * @param size          entries set by SET_VRING_NUM (0 until the front-end sets it)
  * @param order         byte order of the ring's fields for the current driver
