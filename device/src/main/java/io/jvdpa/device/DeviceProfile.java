@@ -24,8 +24,12 @@ public record DeviceProfile(LegacyPolicy legacy, boolean packed, boolean anyLayo
         return new DeviceProfile(legacy, packed, on, orderPlatform);
     }
 
-    /** Whether this profile serves big-endian legacy drivers (and so offers CROSS_ENDIAN). */
+    /**
+     * Whether CROSS_ENDIAN is offered. It is whenever legacy drivers are served at all: under {@code le-only} a
+     * big-endian driver must reach SET_VRING_ENDIAN to be refused with this profile's reason, rather than fail
+     * inside the front-end for want of the feature.
+     */
     public boolean crossEndian() {
-        return legacy == LegacyPolicy.AUTO;
+        return legacy != LegacyPolicy.OFF;
     }
 }

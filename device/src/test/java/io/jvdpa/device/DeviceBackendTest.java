@@ -47,8 +47,10 @@ class DeviceBackendTest {
         Files.deleteIfExists(dir);
     }
 
+    private DeviceBackend backend;
+
     private BackendEndpoint serve(DeviceProfile profile) throws Exception {
-        DeviceBackend backend = new DeviceBackend("echo0", device, profile, new Worker[] {worker});
+        backend = new DeviceBackend("echo0", device, profile, new Worker[] {worker});
         return BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
     }
 
@@ -103,10 +105,13 @@ class DeviceBackendTest {
         try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.LE_ONLY));
              DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
             s.negotiate(INDIRECT, ALL_PROTOCOL);
-            assertThat(s.protocolFeatures() & ProtocolFeature.CROSS_ENDIAN.mask()).as("CROSS_ENDIAN not offered").isZero();
-            // Without CROSS_ENDIAN the front-end cannot ask for big-endian; forcing it is refused with a reason.
+            // CROSS_ENDIAN is offered so that a big-endian driver is refused with the profile's reason.
+            assertThat(s.protocolFeatures() & ProtocolFeature.CROSS_ENDIAN.mask()).isNotZero();
             s.frontend().setVringNum(0, 64);
+            s.frontend().setVringEndian(0, false);
             assertThatThrownBy(() -> s.frontend().setVringEndian(0, true)).isInstanceOf(VhostUserException.class);
+            assertThat(backend.refusals()).isEqualTo(1);
+            assertThat(backend.lastRefusal()).isEqualTo("legacy big-endian driver refused: profile --legacy le-only");
         }
     }
 
