@@ -27,9 +27,10 @@ import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * The deployment examples under examples/ do what they say. One daemon runs examples/jvdpa.yaml, started with the
- * command line of examples/systemd/jvdpa.service; a guest booted with the device options of examples/qemu/vm.sh
- * pings the gateway through it; libvirt itself starts examples/libvirt/jvdpa-vm.xml and that guest pings too.
+ * The deployment examples under examples/ do what they say. One daemon runs examples/jvdpa.yaml (a net device and a
+ * disk), started with the command line of examples/systemd/jvdpa.service. Guests booted with the device options of
+ * examples/qemu/vm.sh (modern) and examples/qemu/legacy-vm.sh (legacy drivers) ping the gateway through it and
+ * keep what they write on the disk; libvirt itself starts examples/libvirt/jvdpa-vm.xml and that guest does too.
  *
  * <p>Only what ties an example to this machine is changed: /run/jvdpa and /opt/jvdpa become test paths, the guest
  * boots the test kernel, and virtio PCI devices get {@code vectors=0} because QEMU 7.2 under TCG (no KVM here)
@@ -55,6 +56,8 @@ class ExamplesIT {
         dir = Files.createTempDirectory("jvdpa-examples");
         run = Files.createDirectories(dir.resolve("run"));
         control = run.resolve("control.sock");
+        // What the unit's StateDirectory=jvdpa makes: where the disk image is created.
+        Files.createDirectories(dir.resolve("lib"));
         Path config = dir.resolve("jvdpa.yaml");
         Files.writeString(config, localize(Files.readString(examples.resolve("jvdpa.yaml"))));
         List<String> execStart = execStart();
@@ -65,7 +68,7 @@ class ExamplesIT {
                 .toList();
         daemon = ManagedProcess.builder("example-daemon").command(command).maxLifetime(Duration.ofMinutes(10)).start();
         Jvdpa.awaitReady(daemon);
-        assertThat(dev("list", "--json")).hasSize(1);
+        assertThat(dev("list", "--json")).hasSize(2);
     }
 
     @AfterAll
@@ -135,6 +138,8 @@ class ExamplesIT {
                 .qemuArgs(devices.toArray(String[]::new)).start()) {
             guest.execOk(PING, SHORT);
             assertThat(guest.qemuErrors()).allMatch(l -> l.contains("VHOST_USER_PROTOCOL_F_CONFIG but QEMU does not"));
+            diskKeepsWhatTheGuestWrites(guest, 1);
+            assertThat(dev("config", "show", "disk0", "--json").get("driver").asText()).isEqualTo("modern");
             JsonNode config = dev("config", "show", "net0", "--json");
             assertThat(config.get("driver").asText()).isEqualTo("modern");
             assertThat(config.get("negotiatedFeatures").toString()).contains("\"VERSION_1\"", "\"MRG_RXBUF\"");
@@ -146,6 +151,47 @@ class ExamplesIT {
                     .isGreaterThanOrEqualTo(3);
             assertThat(dev("show", "net0", "--json").get("connected").asBoolean()).isTrue();
         }
+    }
+
+    @Test
+    void legacyCommandLineGuestIsServedByTheSameDevices() throws Exception {
+        List<String> devices = deviceOptions(qemuArgv(examples.resolve("qemu/legacy-vm.sh")));
+        assertThat(devices).filteredOn(a -> a.startsWith("virtio-net-pci") || a.startsWith("vhost-user-blk-pci"))
+                .hasSize(2).allMatch(a -> a.contains("disable-modern=on"));
+        try (QemuGuest guest = QemuGuest.builder(GuestArch.X86_64).name("example-legacy").failOnVhostError(false)
+                .qemuArgs(devices.toArray(String[]::new)).start()) {
+            assertThat(guest.virtioDevices()).hasSize(2).noneMatch(d -> d.modern());
+            guest.execOk(PING, SHORT);
+            diskKeepsWhatTheGuestWrites(guest, 3);
+            assertThat(guest.qemuErrors()).allMatch(l -> l.contains("VHOST_USER_PROTOCOL_F_CONFIG but QEMU does not"));
+            for (String name : List.of("net0", "disk0")) {
+                JsonNode config = dev("config", "show", name, "--json");
+                assertThat(config.get("driver").asText()).as(name).isEqualTo("legacy");
+                assertThat(config.get("negotiatedFeatures").toString()).as(name).doesNotContain("VERSION_1");
+            }
+        }
+    }
+
+    /** Random data written at {@code mib} MiB with direct I/O reads back the same, in the guest and in the image. */
+    private void diskKeepsWhatTheGuestWrites(QemuGuest guest, int mib) throws Exception {
+        assertThat(guest.execOk("cat /sys/block/vda/size", SHORT)).isEqualTo(Long.toString((1L << 30) / 512));
+        guest.execOk("dd if=/dev/urandom of=/tmp/data bs=64k count=16 2>/dev/null", SHORT);
+        String written = guest.execOk("sha256sum /tmp/data | cut -d' ' -f1", SHORT);
+        guest.execOk("dd if=/tmp/data of=/dev/vda bs=64k seek=" + 16 * mib + " oflag=direct 2>/dev/null", SHORT);
+        assertThat(guest.execOk("dd if=/dev/vda bs=64k skip=" + 16 * mib + " count=16 iflag=direct 2>/dev/null"
+                + " | sha256sum | cut -d' ' -f1", SHORT)).isEqualTo(written);
+        byte[] image = new byte[1 << 20];
+        try (var f = new java.io.RandomAccessFile(dir.resolve("lib/disk0.img").toFile(), "r")) {
+            f.seek((long) mib << 20);
+            f.readFully(image);
+        }
+        assertThat(java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(image)))
+                .as("the image file on the host").isEqualTo(written);
+        JsonNode stats = dev("stats", "disk0", "--json");
+        assertThat(stats.get("queues").get(0).get("writtenBytes").asLong()).as("bytes read by the guest")
+                .isGreaterThanOrEqualTo(1 << 20);
+        assertThat(stats.get("queues").get(0).get("readBytes").asLong()).as("bytes written by the guest")
+                .isGreaterThanOrEqualTo(1 << 20);
     }
 
     @Test
@@ -162,8 +208,7 @@ class ExamplesIT {
                         + "</initrd><cmdline>console=ttyS0 panic=-1</cmdline>")
                 .replace("<serial type='pty'/>", "<serial type='unix'><source mode='bind' path='" + console + "'/></serial>")
                 .replace("<console type='pty'/>", "")
-                .replace("</domain>", "<qemu:override><qemu:device alias='ua-net0'><qemu:frontend>"
-                        + "<qemu:property name='vectors' type='unsigned' value='0'/></qemu:frontend></qemu:device>"
+                .replace("</domain>", "<qemu:override>" + noMsix("ua-net0") + noMsix("ua-disk0")
                         + "</qemu:override>\n</domain>");
         Path local = dir.resolve("jvdpa-vm.xml");
         Files.writeString(local, domain);
@@ -176,14 +221,22 @@ class ExamplesIT {
             try (UnixConsole c = UnixConsole.connect(console, SHORT)) {
                 c.sendUntil("echo up$((40+2))", Pattern.compile("up42"), Duration.ofSeconds(90));
                 assertThat(c.run(PING, SHORT)).as(c.text()).isZero();
+                assertThat(c.run("[ $(cat /sys/block/vda/size) = " + (1L << 30) / 512 + " ]"
+                        + " && dd if=/dev/vda of=/dev/null bs=64k count=16 iflag=direct", SHORT)).as(c.text()).isZero();
             }
             JsonNode show = dev("show", "net0", "--json");
             assertThat(show.get("connected").asBoolean()).isTrue();
             assertThat(show.get("driver").asText()).isEqualTo("modern");
             assertThat(dev("stats", "net0", "--json").get("queues").get(1).get("chains").asLong()).isGreaterThanOrEqualTo(3);
+            assertThat(dev("show", "disk0", "--json").get("driver").asText()).isEqualTo("modern");
         } finally {
             stopLibvirtGuest(root, "jvdpa-vm");
         }
+    }
+
+    private static String noMsix(String alias) {
+        return "<qemu:device alias='" + alias + "'><qemu:frontend><qemu:property name='vectors' type='unsigned' value='0'/>"
+                + "</qemu:frontend></qemu:device>";
     }
 
     /** An embedded libvirt QEMU driver rooted in this test's directory, running QEMU as root without confinement. */
