@@ -16,8 +16,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * {@code ./jvdpa blk} serving a real x86 guest's disk through each interface a guest driver can pick: modern-only,
- * legacy-only, and transitional with the driver forced to legacy (the rows qemu-storage-daemon refuses; see
+ * {@code ./jvdpa blk} serving a real x86 guest's disk through each interface a guest driver can pick: modern-only
+ * (split and packed rings), legacy-only, and transitional with the driver forced to legacy (the rows qemu-storage-daemon refuses; see
  * StorageDaemonReferenceIT for the reference run of the same checks).
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
@@ -28,7 +28,8 @@ class BlkGuestIT {
     Path dir;
 
     @ParameterizedTest(name = "{0}, driver forced legacy: {1}")
-    @CsvSource({"MODERN_ONLY, false, true", "LEGACY_ONLY, false, false", "TRANSITIONAL, true, false"})
+    @CsvSource({"MODERN_ONLY, false, true", "PACKED, false, true", "LEGACY_ONLY, false, false",
+        "TRANSITIONAL, true, false"})
     void theGuestsDiskKeepsWhatItWrites(VirtioMode mode, boolean forceLegacy, boolean modern) throws Exception {
         Path image = dir.resolve("disk.img");
         Path socket = dir.resolve("blk.sock");
@@ -40,6 +41,7 @@ class BlkGuestIT {
             assertThat(disk.deviceId()).isEqualTo(GuestVirtioDevice.BLOCK);
             assertThat(disk.driver()).isEqualTo("virtio_blk");
             assertThat(disk.modern()).as("driver kind").isEqualTo(modern);
+            assertThat(disk.hasFeature(GuestVirtioDevice.RING_PACKED)).as("packed ring").isEqualTo(mode == VirtioMode.PACKED);
             assertThat(guest.execOk("cat /sys/block/vda/size", Duration.ofSeconds(30)))
                     .isEqualTo(Long.toString(DISK_SIZE / 512));
             assertThat(guest.execOk("cat /sys/block/vda/serial", Duration.ofSeconds(30)))
