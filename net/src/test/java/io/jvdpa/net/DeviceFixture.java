@@ -17,10 +17,15 @@ final class DeviceFixture implements AutoCloseable {
 
     DeviceFixture(String name, NetDeviceConfig config, Network network, DeviceProfile profile, int workerCount)
             throws Exception {
+        this(name, config, network, profile, workerCount, false);
+    }
+
+    DeviceFixture(String name, NetDeviceConfig config, Network network, DeviceProfile profile, int workerCount,
+                  boolean poll) throws Exception {
         dir = Files.createTempDirectory("jvdpa-net-test");
         workers = new Worker[workerCount];
         for (int i = 0; i < workerCount; i++) {
-            workers[i] = new Worker(name + "-w" + i, false);
+            workers[i] = new Worker(name + "-w" + i, poll);
         }
         device = new VirtioNetDevice(config, network);
         backend = new DeviceBackend(name, device, profile, workers);

@@ -36,27 +36,31 @@ class NetGuestIT {
     private static final int PINGS = 100;
     private static final int BULK = 16 << 20;
     private static final String GATEWAY_IP6 = "fe80::5054:ff:fe12:3502";
+    private static final int ANY_LAYOUT = 27;
 
     @TempDir
     Path dir;
 
     enum Case {
-        LEGACY_ONLY(VirtioMode.LEGACY_ONLY, false, 1, false),
-        TRANSITIONAL_FORCED_LEGACY(VirtioMode.TRANSITIONAL, true, 2, false),
-        MODERN_ONLY(VirtioMode.MODERN_ONLY, false, 3, true),
-        PACKED(VirtioMode.PACKED, false, 4, false);
+        /** Without ANY_LAYOUT: the driver puts each virtio-net header in a descriptor of its own. */
+        LEGACY_ONLY(VirtioMode.LEGACY_ONLY, false, 1, false, false),
+        TRANSITIONAL_FORCED_LEGACY(VirtioMode.TRANSITIONAL, true, 2, false, true),
+        MODERN_ONLY(VirtioMode.MODERN_ONLY, false, 3, true, true),
+        PACKED(VirtioMode.PACKED, false, 4, false, true);
 
         final VirtioMode mode;
         final boolean forceLegacy;
         final int subnet;
         /** The TAP device exists before jvdpa starts (made with ip tuntap), so jvdpa reuses it. */
         final boolean existingTap;
+        final boolean anyLayout;
 
-        Case(VirtioMode mode, boolean forceLegacy, int subnet, boolean existingTap) {
+        Case(VirtioMode mode, boolean forceLegacy, int subnet, boolean existingTap, boolean anyLayout) {
             this.mode = mode;
             this.forceLegacy = forceLegacy;
             this.subnet = subnet;
             this.existingTap = existingTap;
+            this.anyLayout = anyLayout;
         }
 
         boolean legacy() {
@@ -84,8 +88,10 @@ class NetGuestIT {
         if (c.existingTap) {
             HostNet.run("ip", "tuntap", "add", "dev", c.tap(), "mode", "tap", "vnet_hdr");
         }
-        try (JvdpaProcess gateway = JvdpaProcess.net("jvdpa-gw-" + c, gatewaySocket);
-             JvdpaProcess tap = JvdpaProcess.net("jvdpa-tap-" + c, tapSocket, "--network", "tap:" + c.tap())) {
+        String layout = c.anyLayout ? "on" : "off";
+        try (JvdpaProcess gateway = JvdpaProcess.net("jvdpa-gw-" + c, gatewaySocket, "--any-layout", layout);
+             JvdpaProcess tap = JvdpaProcess.net("jvdpa-tap-" + c, tapSocket, "--network", "tap:" + c.tap(),
+                     "--any-layout", layout)) {
             HostNet.run("ip", "addr", "add", c.hostIp() + "/24", "dev", c.tap());
             HostNet.run("ip", "link", "set", c.tap(), "up");
             try (QemuGuest guest = QemuGuest.builder(GuestArch.X86_64).name("net-" + c)
@@ -120,6 +126,9 @@ class NetGuestIT {
             assertThat(nic.driverOk()).as("%s", nic).isTrue();
             assertThat(nic.modern()).as("VERSION_1 negotiated on %s", nic).isEqualTo(!c.legacy());
             assertThat(nic.hasFeature(GuestVirtioDevice.RING_PACKED)).isEqualTo(c.mode == VirtioMode.PACKED);
+            if (c.legacy()) {
+                assertThat(nic.hasFeature(ANY_LAYOUT)).as("ANY_LAYOUT on %s", nic).isEqualTo(c.anyLayout);
+            }
         }
     }
 
