@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A daemon hosting net devices from its config file, managed through the launcher: list, show, add and delete
+ * A daemon hosting net and blk devices from its config file, managed through the launcher: list, show, add and delete
  * devices; their negotiated view and counters while DPDK's virtio-user drives one; jvdpa's probe proving every
  * driver kind against jvdpa's own device, and a profile's refusal counted; every socket gone after SIGTERM.
  */
@@ -50,6 +50,7 @@ class ManageDevicesIT {
         Path net0 = dir.resolve("net0.sock");
         Path net1 = dir.resolve("net1.sock");
         Path net2 = dir.resolve("net2.sock");
+        Path disk0 = dir.resolve("disk0.sock");
         Path config = dir.resolve("jvdpa.yaml");
         Files.writeString(config, """
                 control-socket: %s
@@ -63,13 +64,20 @@ class ManageDevicesIT {
                     legacy: "off"
                     packed: false
                     mac: "52:54:00:00:00:11"
-                """.formatted(control, net0, net1));
+                  - name: disk0
+                    type: blk
+                    socket-path: %s
+                    image: %s
+                    size: 16M
+                    serial: probe-me
+                """.formatted(control, net0, net1, disk0, dir.resolve("disk0.img")));
         try (ManagedProcess daemon = Jvdpa.start("daemon-devices", Map.of(), "daemon", "--config", config.toString())) {
             Jvdpa.awaitReady(daemon);
             assertThat(Files.getPosixFilePermissions(net0)).isEqualTo(PosixFilePermissions.fromString("rw-------"));
 
             Jvdpa.Result list = jvdpa("dev", "list").ok();
-            assertThat(list.out().lines().toList()).hasSize(3);
+            assertThat(list.out().lines().toList()).hasSize(4);
+            assertThat(list.out()).containsPattern("disk0\\s+blk\\s+" + disk0 + "\\s+server\\s+no\\s+unknown\\s+0/1");
             assertThat(list.out()).containsPattern("net0\\s+net\\s+" + net0 + "\\s+server\\s+no\\s+unknown\\s+0/3");
             assertThat(list.out()).containsPattern("net1\\s+net\\s+" + net1);
             Jvdpa.Result show = jvdpa("dev", "show", "net1").ok();
@@ -81,7 +89,7 @@ class ManageDevicesIT {
             assertThat(add.status()).as(add.err()).isZero();
             assertThat(add.out()).containsPattern("name\\s+net2").containsPattern("queues\\s+0 started of 3");
             assertThat(net2).exists();
-            assertThat(json("dev", "list")).hasSize(3);
+            assertThat(json("dev", "list")).hasSize(4);
 
             expect(jvdpa("dev", "add", "bad", "net", "--socket-path", dir.resolve("bad.sock").toString(),
                     "--queue-pairs", "9"), 2, "--queue-pairs 9 is outside 1..8");
@@ -95,6 +103,12 @@ class ManageDevicesIT {
                     "a device named 'net2' already exists");
             expect(jvdpa("dev", "add", "bad", "net", "--socket-path", net0.toString()), 3, "cannot listen on " + net0);
             expect(jvdpa("dev", "del", "bad"), 1, "no device named 'bad'");
+            expect(jvdpa("dev", "add", "bad", "blk", "--socket-path", dir.resolve("bad.sock").toString(), "--image",
+                    dir.resolve("bad.img").toString(), "--cache", "sometimes"), 2, "--cache");
+            expect(jvdpa("dev", "add", "bad", "blk", "--socket-path", dir.resolve("bad.sock").toString()), 2,
+                    "Missing required option: '--image=FILE'");
+            expect(jvdpa("dev", "add", "bad", "blk", "--socket-path", dir.resolve("bad.sock").toString(), "--image",
+                    dir.resolve("missing.img").toString()), 3, "missing.img");
             assertThat(dir.resolve("bad.sock")).doesNotExist();
 
             // jvdpa's own device serves every driver kind, each proven by a frame through its rings.
@@ -104,6 +118,13 @@ class ManageDevicesIT {
             assertThat(probe.get("protocolFeatures").toString()).contains("CROSS_ENDIAN");
             for (String kind : List.of("modern LE", "legacy LE", "legacy BE", "packed")) {
                 ProbeIT.assertVerdict(probe, kind, "yes", "exchange", "came back on receiveq1");
+            }
+            JsonNode disk = JSON.readTree(Jvdpa.run("probe", "--socket-path", disk0.toString(), "--traffic", "--json")
+                    .ok().out());
+            assertThat(disk.get("deviceType").asText()).isEqualTo("blk");
+            assertThat(disk.get("config").get("capacity_bytes").asLong()).isEqualTo(16 << 20);
+            for (String kind : List.of("modern LE", "legacy LE", "legacy BE", "packed")) {
+                ProbeIT.assertVerdict(disk, kind, "yes", "exchange", "GET_ID answered OK (serial 'probe-me')");
             }
             // A profile that serves no legacy driver says so, and the refusal is counted and named.
             JsonNode strict = JSON.readTree(Jvdpa.run("probe", "--socket-path", net1.toString(), "--traffic", "--json")
@@ -153,13 +174,15 @@ class ManageDevicesIT {
                 // Deleting a device in use disconnects its front-end and removes its socket.
                 jvdpa("dev", "del", "net2").ok();
                 assertThat(net2).doesNotExist();
-                assertThat(json("dev", "list")).hasSize(2);
+                assertThat(json("dev", "list")).hasSize(3);
             }
 
             daemon.signal("TERM");
             assertThat(daemon.waitFor(Duration.ofSeconds(30))).as(daemon.describe()).isZero();
             assertThat(net0).doesNotExist();
             assertThat(net1).doesNotExist();
+            assertThat(disk0).doesNotExist();
+            assertThat(dir.resolve("disk0.img")).exists();
             assertThat(control).doesNotExist();
         }
     }
