@@ -1,0 +1,193 @@
+package io.jvdpa.bench.sidebyside;
+
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.testing.ManagedProcess;
+import io.jvdpa.testing.RepoRoot;
+import io.jvdpa.testing.StorageDaemon;
+import io.jvdpa.vhostuser.DriverRing;
+import io.jvdpa.vhostuser.DriverSession;
+import io.jvdpa.vhostuser.ProtocolFeature;
+import io.jvdpa.virtqueue.UsedBuffer;
+import java.io.RandomAccessFile;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Locale;
+import java.util.SplittableRandom;
+
+/**
+ * The blk side-by-side: jvdpa's own front-end drives qemu-storage-daemon's vhost-user-blk export and jvdpa blk,
+ * each over the same tmpfs image, with 4 KiB random reads and writes at queue depth 1, 32 and 128. Prints a
+ * Markdown table of IOPS, p50 and p99 latency, and the ratio jvdpa / qemu-storage-daemon.
+ *
+ * <p>Run with {@code scripts/bench-blk [seconds]}.
+ */
+public final class BlkSideBySide {
+    private static final long VERSION_1 = 1L << 32;
+    private static final long PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.MQ, ProtocolFeature.REPLY_ACK,
+            ProtocolFeature.CONFIG);
+    private static final int IN = 0;
+    private static final int OUT = 1;
+    private static final int BLOCK = 4096;
+    private static final long IMAGE_SIZE = 256L << 20;
+    private static final int QUEUE_SIZE = 512; // depth 128 x 3 descriptors per request
+
+    record Result(double iops, double p50us, double p99us) {}
+
+    public static void main(String[] args) throws Exception {
+        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "jvdpa-bench-blk");
+        Path image = dir.resolve("disk.img");
+        try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
+            f.setLength(IMAGE_SIZE);
+            byte[] chunk = new byte[1 << 20];
+            new SplittableRandom(1).nextBytes(chunk);
+            for (long at = 0; at < IMAGE_SIZE; at += chunk.length) {
+                f.write(chunk); // a written image: reads hit real pages, not holes
+            }
+        }
+        StringBuilder table = new StringBuilder(
+                "| workload | depth | qemu-storage-daemon IOPS (p50 / p99 µs) | jvdpa IOPS (p50 / p99 µs) | jvdpa / qsd |\n"
+                        + "|---|---|---|---|---|\n");
+        for (int type : new int[] {IN, OUT}) {
+            for (int depth : new int[] {1, 32, 128}) {
+                Result qsd = measureQsd(dir, image, type, depth, seconds);
+                Result jvdpa = measureJvdpa(dir, image, type, depth, seconds);
+                String row = String.format(Locale.ROOT, "| 4 KiB random %s | %d | %.0f (%.0f / %.0f) | %.0f (%.0f / %.0f) | %.2f |%n",
+                        type == IN ? "read" : "write", depth, qsd.iops, qsd.p50us, qsd.p99us, jvdpa.iops, jvdpa.p50us,
+                        jvdpa.p99us, jvdpa.iops / qsd.iops);
+                System.err.print(row);
+                table.append(row);
+            }
+        }
+        System.out.print(table);
+        Files.deleteIfExists(image);
+        Files.deleteIfExists(dir.resolve("qsd.sock"));
+        Files.deleteIfExists(dir.resolve("jvdpa.sock"));
+        Files.deleteIfExists(dir);
+    }
+
+    private static Result measureQsd(Path dir, Path image, int type, int depth, int seconds) throws Exception {
+        Path socket = dir.resolve("qsd.sock");
+        Files.deleteIfExists(socket);
+        try (StorageDaemon qsd = StorageDaemon.export(image, socket).writable(true).name("qsd-bench").start()) {
+            return drive(socket, type, depth, seconds);
+        }
+    }
+
+    private static Result measureJvdpa(Path dir, Path image, int type, int depth, int seconds) throws Exception {
+        Path socket = dir.resolve("jvdpa.sock");
+        Files.deleteIfExists(socket);
+        try (ManagedProcess jvdpa = ManagedProcess.builder("jvdpa-blk-bench")
+                .command(List.of(RepoRoot.find().resolve("jvdpa").toString(), "blk", "--socket-path", socket.toString(),
+                        "--image", image.toString(), "--log-level", "warn"))
+                .maxLifetime(Duration.ofMinutes(5)).start()) {
+            jvdpa.awaitPath(socket, Duration.ofSeconds(120));
+            Result r = drive(socket, type, depth, seconds);
+            jvdpa.signal("TERM");
+            jvdpa.waitFor(Duration.ofSeconds(10));
+            return r;
+        }
+    }
+
+    /** Keeps {@code depth} requests in flight for a warm-up second plus {@code seconds}, timing each. */
+    private static Result drive(Path socket, int type, int depth, int seconds) throws Exception {
+        try (DriverSession s = DriverSession.connect(socket, 64L << 20)) {
+            s.negotiate(VERSION_1, PROTOCOL);
+            DriverRing ring = s.setUpRing(0, QUEUE_SIZE, Endianness.LITTLE);
+            s.driverOk();
+            long slots = s.ram().allocate((long) depth * 2 * BLOCK, BLOCK);
+            long[] started = new long[depth];
+            long[] latencies = new long[4_000_000];
+            int samples = 0;
+            long completed = 0;
+            SplittableRandom random = new SplittableRandom(42);
+            long blocks = IMAGE_SIZE / BLOCK;
+            for (int slot = 0; slot < depth; slot++) {
+                submit(s, ring, slots, slot, type, random.nextLong(blocks), started);
+            }
+            ring.publishAndKick();
+            UsedBuffer used = new UsedBuffer();
+            long warmEnd = System.nanoTime() + 1_000_000_000L;
+            long end = warmEnd + seconds * 1_000_000_000L;
+            long measureStart = 0;
+            while (true) {
+                long now = System.nanoTime();
+                if (now >= end) {
+                    break;
+                }
+                boolean any = false;
+                while (ring.queue().reap(used)) {
+                    any = true;
+                    int slot = used.token();
+                    long done = System.nanoTime();
+                    byte status = s.ram().at(statusAddr(slots, slot), 1).get(ValueLayout.JAVA_BYTE, 0);
+                    if (status != 0) {
+                        throw new IllegalStateException("request failed with status " + status);
+                    }
+                    if (done >= warmEnd) {
+                        if (measureStart == 0) {
+                            measureStart = done;
+                        }
+                        completed++;
+                        if (samples < latencies.length) {
+                            latencies[samples++] = done - started[slot];
+                        }
+                    }
+                    submit(s, ring, slots, slot, type, random.nextLong(blocks), started);
+                }
+                if (any) {
+                    ring.publishAndKick();
+                } else {
+                    Thread.onSpinWait();
+                }
+            }
+            double elapsed = (System.nanoTime() - measureStart) / 1e9;
+            Arrays.sort(latencies, 0, samples);
+            return new Result(completed / elapsed, latencies[samples / 2] / 1e3, latencies[(int) (samples * 0.99)] / 1e3);
+        }
+    }
+
+    // Slot layout: [header 16 B | status 1 B | ...] in the first 4 KiB, data in the second.
+    private static long headerAddr(long slots, int slot) {
+        return slots + (long) slot * 2 * BLOCK;
+    }
+
+    private static long statusAddr(long slots, int slot) {
+        return headerAddr(slots, slot) + 16;
+    }
+
+    private static long dataAddr(long slots, int slot) {
+        return headerAddr(slots, slot) + BLOCK;
+    }
+
+    private static final long[] ADDRS = new long[3];
+    private static final int[] LENS = new int[3];
+
+    private static void submit(DriverSession s, DriverRing ring, long slots, int slot, int type, long block,
+                               long[] started) {
+        MemorySegment header = s.ram().at(headerAddr(slots, slot), 17);
+        header.set(ValueLayout.JAVA_INT_UNALIGNED, 0, type);
+        header.set(ValueLayout.JAVA_INT_UNALIGNED, 4, 0);
+        header.set(ValueLayout.JAVA_LONG_UNALIGNED, 8, block * (BLOCK / 512));
+        header.set(ValueLayout.JAVA_BYTE, 16, (byte) 0xff);
+        ADDRS[0] = headerAddr(slots, slot);
+        LENS[0] = 16;
+        ADDRS[1] = dataAddr(slots, slot);
+        LENS[1] = BLOCK;
+        ADDRS[2] = statusAddr(slots, slot);
+        LENS[2] = 1;
+        // A read's data is device-writable; a write's is device-readable.
+        int readable = type == IN ? 1 : 2;
+        started[slot] = System.nanoTime();
+        if (!ring.queue().post(ADDRS, LENS, readable, 3 - readable, slot)) {
+            throw new IllegalStateException("ring full at depth " + slot);
+        }
+    }
+
+    private BlkSideBySide() {}
+}
