@@ -97,10 +97,8 @@ public final class Prober {
             case LEGACY_BE -> !ProtocolFeature.CROSS_ENDIAN.in(protocol)
                     ? Verdict.byFeatures(kind, Verdict.NO, "CROSS_ENDIAN not offered: the back-end cannot be told that "
                             + "a ring is big-endian (SET_VRING_ENDIAN), so it would misread every ring")
-                    : legacy(kind, features).supported().equals(Verdict.YES)
-                    ? Verdict.byFeatures(kind, Verdict.YES, "CROSS_ENDIAN offered, and legacy drivers served")
-                    : Verdict.byFeatures(kind, Verdict.UNKNOWN, "CROSS_ENDIAN offered; whether legacy drivers are "
-                            + "served the bits do not say (--traffic tries)");
+                    : Verdict.byFeatures(kind, Verdict.UNKNOWN, "CROSS_ENDIAN offered, so a ring can be announced "
+                            + "big-endian; whether the back-end serves one the bits do not say (--traffic tries)");
         };
     }
 

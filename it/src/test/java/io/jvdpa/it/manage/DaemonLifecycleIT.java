@@ -112,11 +112,29 @@ class DaemonLifecycleIT {
                 "unknown device type 'tape'");
         expectUsage(List.of("daemon", "--config", config("devices:\n  - {type: net}\n").toString()),
                 "device 1: 'name' is missing");
+        expectUsage(List.of("daemon", "--config", config("devices:\n  - {name: n, type: net, socket-path: "
+                + dir.resolve("n.sock") + ", queue-pairs: 9}\n").toString()), "n: --queue-pairs 9 is outside 1..8");
+        expectUsage(List.of("daemon", "--config", config("devices:\n  - {name: n, type: net, socket-path: "
+                + dir.resolve("n.sock") + ", colour: blue}\n").toString()), "n: Unknown options: '--colour=blue'");
         expectUsage(List.of("daemon", "--config", "x", "--confg", "y"), "Unknown options: '--confg', 'y'");
         expectUsage(List.of("--log-level", "loud", "daemon", "--config", "x"),
                 "--log-level 'loud' is not one of error, warn, info, debug, trace");
         expectUsage(List.of(), "a command is required");
         expectUsage(List.of("frobnicate"), "Unmatched argument at index 0: 'frobnicate'");
+    }
+
+    @Test
+    void aDeviceThatCannotStartStopsTheDaemonWithStatus3() throws Exception {
+        Path n = dir.resolve("n.sock");
+        Jvdpa.Result r = Jvdpa.run("daemon", "--control-socket", dir.resolve("c.sock").toString(), "--config",
+                config("devices:\n  - {name: n, type: net, socket-path: " + n + "}\n"
+                        + "  - {name: d, type: blk, socket-path: " + dir.resolve("d.sock") + ", image: "
+                        + dir.resolve("missing.img") + "}\n").toString());
+        assertThat(r.status()).as(r.err()).isEqualTo(3);
+        assertThat(r.err()).contains("jvdpa: d: ", "missing.img");
+        // The device that had started is closed again, its socket removed.
+        assertThat(n).doesNotExist();
+        assertThat(dir.resolve("c.sock")).doesNotExist();
     }
 
     @Test
