@@ -115,7 +115,7 @@ class DaemonLifecycleIT {
         expectUsage(List.of("daemon", "--config", config("devices:\n  - {name: n, type: net, socket-path: "
                 + dir.resolve("n.sock") + ", queue-pairs: 9}\n").toString()), "n: --queue-pairs 9 is outside 1..8");
         expectUsage(List.of("daemon", "--config", config("devices:\n  - {name: n, type: net, socket-path: "
-                + dir.resolve("n.sock") + ", colour: blue}\n").toString()), "n: Unknown options: '--colour=blue'");
+                + dir.resolve("n.sock") + ", colour: blue}\n").toString()), "n: Unknown option: '--colour=blue'");
         expectUsage(List.of("daemon", "--config", "x", "--confg", "y"), "Unknown options: '--confg', 'y'");
         expectUsage(List.of("--log-level", "loud", "daemon", "--config", "x"),
                 "--log-level 'loud' is not one of error, warn, info, debug, trace");
