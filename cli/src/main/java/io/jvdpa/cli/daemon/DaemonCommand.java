@@ -1,5 +1,6 @@
 package io.jvdpa.cli.daemon;
 
+import io.jvdpa.cli.Main;
 import io.jvdpa.cli.StartException;
 import io.jvdpa.cli.control.ControlException;
 import io.jvdpa.cli.control.ControlServer;
@@ -55,7 +56,7 @@ public final class DaemonCommand implements Callable<Integer> {
         try {
             cfg = DaemonConfig.load(config, types);
         } catch (DaemonConfig.ConfigException e) {
-            throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+            return usageError(e.getMessage());
         }
         Path control = controlSocket != null ? controlSocket
                 : cfg.controlSocket() != null ? cfg.controlSocket() : ControlSocketPath.defaultPath();
@@ -69,7 +70,7 @@ public final class DaemonCommand implements Callable<Integer> {
         } catch (ControlException e) {
             host.close();
             if (e.kind() == ErrorKind.USAGE) {
-                throw new CommandLine.ParameterException(spec.commandLine(), config + ": " + e.getMessage());
+                return usageError(config + ": " + e.getMessage());
             }
             throw new StartException(e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
@@ -84,5 +85,11 @@ public final class DaemonCommand implements Callable<Integer> {
             LOG.info("jvdpa daemon: stopped");
         });
         return 0; // not reached: the stop handler ends the process
+    }
+
+    /** A config file that cannot be used: its problem is the message, the command's usage would only hide it. */
+    private int usageError(String message) {
+        spec.commandLine().getErr().println("jvdpa: " + message);
+        return Main.EXIT_USAGE;
     }
 }
