@@ -75,7 +75,7 @@ public final class DaemonCommand implements Callable<Integer> {
             throw new StartException(e.getMessage(), e);
         } catch (IOException | RuntimeException e) {
             host.close();
-            throw new StartException("cannot open the control socket " + control + ": " + e.getMessage(), e);
+            throw new StartException("cannot open the control socket " + control + ": " + reason(e), e);
         }
         LOG.info("jvdpa daemon: {} devices, control socket {}", host.list().size(), server.path());
         StopOnSignal.awaitThen(() -> {
@@ -85,6 +85,18 @@ public final class DaemonCommand implements Callable<Integer> {
             LOG.info("jvdpa daemon: stopped");
         });
         return 0; // not reached: the stop handler ends the process
+    }
+
+    /** File system exceptions carry only the path as their message; say what happened to it. */
+    private static String reason(Exception e) {
+        return switch (e) {
+            case java.nio.file.AccessDeniedException a -> "permission denied: " + a.getFile();
+            case java.nio.file.FileAlreadyExistsException f -> f.getFile() + " exists and is not a directory"
+                    + (f.getReason() != null ? " (" + f.getReason() + ")" : "");
+            case java.nio.file.FileSystemException f -> f.getFile() + ": " + (f.getReason() != null ? f.getReason()
+                    : f.getClass().getSimpleName());
+            default -> e.getMessage();
+        };
     }
 
     /** A config file that cannot be used: its problem is the message, the command's usage would only hide it. */
