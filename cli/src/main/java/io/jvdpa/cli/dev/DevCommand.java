@@ -48,11 +48,19 @@ public final class DevCommand implements Runnable {
         try {
             response = ControlClient.send(options.socket(), request);
         } catch (ControlException e) {
-            err.println("jvdpa: " + e.getMessage());
-            return e.kind().exitCode();
+            response = ControlResponse.failure(e.kind(), e.getMessage());
         }
         if (!response.ok()) {
+            // The message for people on stderr; with --json the same failure for scripts on stdout.
             err.println("jvdpa: " + response.error());
+            if (options.json) {
+                try {
+                    out.println(Json.PRETTY.writeValueAsString(response));
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+                out.flush();
+            }
             return response.kind() != null ? response.kind().exitCode() : 1;
         }
         try {

@@ -54,7 +54,12 @@ public final class ProbeCommand implements Callable<Integer> {
         try {
             report = new Prober(socketPath, type, Duration.ofSeconds(timeoutSeconds)).probe(traffic);
         } catch (IOException | VhostUserException e) {
-            spec.commandLine().getErr().println("jvdpa: probing " + socketPath + " failed: " + e.getMessage());
+            String message = "probing " + socketPath + " failed: " + e.getMessage();
+            spec.commandLine().getErr().println("jvdpa: " + message);
+            if (json) {
+                spec.commandLine().getOut().println(Json.PRETTY.writeValueAsString(Map.of("ok", false, "error", message)));
+                spec.commandLine().getOut().flush();
+            }
             return Main.EXIT_RUNTIME;
         }
         PrintWriter out = spec.commandLine().getOut();

@@ -141,10 +141,17 @@ class ControlRoundTripTest {
     }
 
     @Test
-    void failuresEndWithTheirExitCodeAndAClearMessage() {
+    void failuresEndWithTheirExitCodeAndAClearMessage() throws Exception {
         Run missing = jvdpa("dev", "show", "nosuch");
         assertThat(missing.status()).isEqualTo(Main.EXIT_RUNTIME);
         assertThat(missing.err()).contains("no device named 'nosuch'");
+        assertThat(missing.out()).isEmpty();
+        Run missingJson = jvdpa("dev", "show", "nosuch", "--json");
+        assertThat(missingJson.status()).isEqualTo(Main.EXIT_RUNTIME);
+        JsonNode error = Json.WIRE.readTree(missingJson.out());
+        assertThat(error.get("ok").asBoolean()).isFalse();
+        assertThat(error.get("kind").asText()).isEqualTo("not-found");
+        assertThat(error.get("error").asText()).contains("no device named 'nosuch'");
 
         Run badFlag = jvdpa("dev", "add", "x", "sink", "--socket-path", dir.resolve("x.sock").toString(), "--bogus");
         assertThat(badFlag.status()).isEqualTo(Main.EXIT_USAGE);

@@ -102,7 +102,7 @@ class ProbeIT {
     }
 
     @Test
-    void badFlagsAreUsageErrorsAndAMissingBackEndARuntimeFailure() {
+    void badFlagsAreUsageErrorsAndAMissingBackEndARuntimeFailure() throws Exception {
         Jvdpa.Result none = Jvdpa.run("probe");
         assertThat(none.status()).isEqualTo(2);
         assertThat(none.err()).contains("Missing required option: '--socket-path=PATH'").contains("Usage: jvdpa probe");
@@ -122,5 +122,9 @@ class ProbeIT {
         Jvdpa.Result missing = Jvdpa.run("probe", "--socket-path", dir.resolve("nobody.sock").toString(), "--timeout", "1");
         assertThat(missing.status()).isEqualTo(1);
         assertThat(missing.err()).contains("probing " + dir.resolve("nobody.sock") + " failed");
+        Jvdpa.Result missingJson = Jvdpa.run("probe", "--socket-path", dir.resolve("nobody.sock").toString(),
+                "--timeout", "1", "--json");
+        assertThat(missingJson.status()).isEqualTo(1);
+        assertThat(JSON.readTree(missingJson.out()).get("error").asText()).contains("nobody.sock");
     }
 }
