@@ -42,6 +42,8 @@ import org.slf4j.LoggerFactory;
 public final class DeviceBackend implements BackendHandler, DeviceContext {
     private static final Logger LOG = LoggerFactory.getLogger(DeviceBackend.class);
     private static final int MAX_MEM_SLOTS = 32;
+    /** virtio status bit DEVICE_NEEDS_RESET. */
+    private static final int NEEDS_RESET = 0x40;
     private static final long BASE_PROTOCOL_FEATURES = ProtocolFeature.maskOf(ProtocolFeature.MQ,
             ProtocolFeature.LOG_SHMFD, ProtocolFeature.REPLY_ACK, ProtocolFeature.CONFIG, ProtocolFeature.BACKEND_REQ,
             ProtocolFeature.RESET_DEVICE, ProtocolFeature.CONFIGURE_MEM_SLOTS, ProtocolFeature.STATUS);
@@ -58,7 +60,7 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
 
     private long ackedFeatures;
     private long protocolFeatures;
-    private int status;
+    private volatile int status;
     private boolean active;
     private volatile BackendChannel backendChannel;
     private Mapping logMapping;
@@ -309,7 +311,7 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         String failure = q.worker.call(() -> {
             try {
                 RingState state = q.ring.state();
-                q.ring = RingFactory.open(q, mem, state, ackedFeatures, driver.ringOrder(q.index()), dirtyLog);
+                q.ring = RingFactory.open(q, mem, state, ackedFeatures, driver.ringOrder(q.index()), dirtyLog, () -> queueBroken(q));
                 if (q.inflight != null) {
                     q.inflight.descriptorRing(descriptorRing(q, mem));
                 }
@@ -472,10 +474,30 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
     @Override
     public void setVringErr(int index, Fd fd) throws VhostUserException {
         Queue q = queueFor("SET_VRING_ERR", index);
-        if (q.err != null) {
-            q.err.close();
+        EventFd old = q.err;
+        q.err = fd == null ? null : EventFd.adopt(fd);
+        if (old != null) {
+            q.worker.post(old::close);
         }
-        q.err = fd;
+    }
+
+    /**
+     * A ring the driver broke: the device needs a reset (DEVICE_NEEDS_RESET in the status the front-end reads
+     * with GET_STATUS) and the front-end hears it on the ring's error eventfd. Runs on the queue's worker.
+     */
+    private void queueBroken(Queue q) {
+        status |= NEEDS_RESET;
+        EventFd err = q.err;
+        if (err != null) {
+            try {
+                err.signal();
+            } catch (LinuxException | IllegalStateException e) {
+                LOG.debug("{}: signalling the error fd of queue {}: {}", name, q.index(), e.getMessage());
+            }
+        }
+        var ring = q.ring();
+        LOG.error("{}: queue {} is broken, the device needs a reset: {}", name, q.index(),
+                ring == null ? "-" : ring.brokenReason());
     }
 
     @Override
@@ -520,12 +542,12 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         if (!VirtioFeatures.has(ackedFeatures, VirtioFeatures.PROTOCOL_FEATURES)) {
             q.enabled = true; // without protocol features a ring starts enabled (vhost-user "Ring states")
         }
-        var ring = RingFactory.open(q, mem, state, ackedFeatures, driver.ringOrder(q.index()), dirtyLog);
+        var ring = RingFactory.open(q, mem, state, ackedFeatures, driver.ringOrder(q.index()), dirtyLog, () -> queueBroken(q));
         InflightTracker tracker = inflightTracker(q, mem, packed);
         if (tracker != null) {
             RingState resumed = tracker.recover(ring.state());
             if (!resumed.equals(ring.state())) {
-                ring = RingFactory.open(q, mem, resumed, ackedFeatures, driver.ringOrder(q.index()), dirtyLog);
+                ring = RingFactory.open(q, mem, resumed, ackedFeatures, driver.ringOrder(q.index()), dirtyLog, () -> queueBroken(q));
             }
             if (tracker.pendingResubmissions() > 0) {
                 LOG.info("{}: queue {} resumes at {} with {} requests in flight before the reconnect to resubmit",

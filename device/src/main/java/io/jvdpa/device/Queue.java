@@ -21,7 +21,7 @@ public final class Queue {
     VringAddr addr;
     long base;
     EventFd kick;
-    Fd err;
+    volatile EventFd err;
     volatile EventFd call;
     volatile boolean enabled;
 

@@ -16,7 +16,7 @@ final class RingFactory {
     private RingFactory() {}
 
     static DeviceQueue open(Queue q, GuestMemory memory, RingState state, long features, Endianness order,
-                            DirtyLog log) throws VhostUserException {
+                            DirtyLog log, Runnable onBroken) throws VhostUserException {
         VringAddr a = q.addr;
         int n = q.size;
         boolean packed = VirtioFeatures.has(features, VirtioFeatures.RING_PACKED);
@@ -34,6 +34,7 @@ final class RingFactory {
                     : a.logUsed() ? a.log() : memory.userToGuest(a.used());
             DeviceQueue ring = DeviceQueue.create(vf, areas, memory, log, logAddr, state);
             ring.setLabel("queue " + q.index());
+            ring.setBrokenListener(onBroken);
             return ring;
         } catch (GuestMemoryException | IllegalArgumentException e) {
             throw new VhostUserException("queue %d (size %d, desc 0x%x, avail 0x%x, used 0x%x): %s"

@@ -13,6 +13,7 @@ import io.jvdpa.vhostuser.BackendEndpoint;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.Frontend;
+import io.jvdpa.vhostuser.GuestRam;
 import io.jvdpa.vhostuser.MemoryRegionSpec;
 import io.jvdpa.vhostuser.Message;
 import io.jvdpa.vhostuser.ProtocolFeature;
@@ -190,6 +191,26 @@ class HostileFrontendTest {
             f.setVringAddr(new VringAddr(0, 0, 0xdead_0000L, 0xdead_1000L, 0xdead_2000L, 0));
             assertThatThrownBy(() -> f.setVringKick(0, kick.fd())).isInstanceOf(VhostUserException.class);
             assertEchoWorks(s);
+        }
+    }
+
+    /** A guest that breaks its ring: that ring stops, the device asks for a reset, the others carry on. */
+    @Test
+    void brokenRingSetsNeedsResetAndSignalsTheErrorFd() throws Exception {
+        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20); var err = io.jvdpa.sys.EventFd.create()) {
+            s.negotiate(VERSION_1, ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            s.frontend().setVringErr(0, err.fd());
+            // A buffer below guest RAM: outside every region the front-end gave.
+            assertThat(r.queue().post(new long[] {0x1000, GuestRam.GUEST_BASE}, new int[] {8, 8}, 1, 1, 1)).isTrue();
+            r.publishAndKick();
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (err.drain() == 0) {
+                assertThat(System.nanoTime()).as("error fd signalled").isLessThan(deadline);
+                Thread.sleep(5);
+            }
+            assertThat(s.frontend().getStatus() & 0x40).as("DEVICE_NEEDS_RESET").isNotZero();
+            assertEchoWorks(s); // queue 1 is unaffected
         }
     }
 
