@@ -127,6 +127,7 @@ class DaemonLifecycleIT {
                 "--log-level 'loud' is not one of error, warn, info, debug, trace");
         expectUsage(List.of(), "a command is required");
         expectUsage(List.of("frobnicate"), "Unmatched argument at index 0: 'frobnicate'");
+        checkUsageErrors();
     }
 
     @Test
@@ -144,7 +145,7 @@ class DaemonLifecycleIT {
     }
 
     @Test
-    void badDevInvocationsAreUsageErrors() {
+    void badDevInvocationsAreUsageErrors() throws Exception {
         String control = dir.resolve("none.sock").toString();
         expectUsage(List.of("dev"), "a dev command is required");
         expectUsage(List.of("dev", "show", "--control-socket", control), "Missing required parameter: 'NAME'");
@@ -156,16 +157,43 @@ class DaemonLifecycleIT {
         expectUsage(List.of("dev", "add", "x"), "Missing required parameter: 'TYPE'");
         expectUsage(List.of("dev", "list", "--jsn"), "Unknown option: '--jsn'");
         expectUsage(List.of("dev", "remove", "x"), "Unmatched arguments from index 1: 'remove', 'x'");
+        checkUsageErrors();
         // Well-formed, but nobody listens: a runtime failure, not a usage error.
         Jvdpa.Result noDaemon = Jvdpa.run("dev", "show", "x", "--control-socket", control);
         assertThat(noDaemon.status()).isEqualTo(1);
         assertThat(noDaemon.err()).contains("no jvdpa daemon at " + control);
     }
 
-    private static void expectUsage(List<String> args, String message) {
-        Jvdpa.Result r = Jvdpa.run(args.toArray(String[]::new));
-        assertThat(r.status()).as("exit status of jvdpa %s; stderr:\n%s", args, r.err()).isEqualTo(2);
-        assertThat(r.err()).as("jvdpa %s", args).contains(message);
+    private final List<java.util.concurrent.Callable<Void>> usageCases = new ArrayList<>();
+
+    /** Queues a check that {@code jvdpa ARGS} ends with status 2 and {@code message}; {@link #checkUsageErrors} runs them. */
+    private void expectUsage(List<String> args, String message) {
+        usageCases.add(() -> {
+            Jvdpa.Result r = Jvdpa.run(args.toArray(String[]::new));
+            assertThat(r.status()).as("exit status of jvdpa %s; stderr:\n%s", args, r.err()).isEqualTo(2);
+            assertThat(r.err()).as("jvdpa %s", args).contains(message);
+            return null;
+        });
+    }
+
+    /** Runs the queued checks a few at a time: each is a JVM start. */
+    private void checkUsageErrors() throws Exception {
+        var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
+        try {
+            for (var done : pool.invokeAll(usageCases)) {
+                try {
+                    done.get();
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof AssertionError a) {
+                        throw a;
+                    }
+                    throw e;
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+            usageCases.clear();
+        }
     }
 
     @Test
