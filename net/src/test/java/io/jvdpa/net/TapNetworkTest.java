@@ -57,7 +57,8 @@ class TapNetworkTest {
     @CsvSource({"modern, LITTLE, 1, 1", "legacy, BIG, 1, 2", "modern, LITTLE, 2, 3"})
     void theHostAnswersArpAndPingThroughTheTap(String kind, Endianness order, int pairs, int subnet) throws Exception {
         String name = "jvut" + ProcessHandle.current().pid() % 100000 + "x" + subnet;
-        int hostIp = 0x0A_63_00_01 | (subnet << 8);
+        // Addresses differ between concurrent runs on one host (by process id), like the interface names.
+        int hostIp = 0x0A_00_00_01 | (int) ((128 + ProcessHandle.current().pid() % 64) << 16) | (subnet << 8);
         int guestIp = hostIp + 14;
         long features = (kind.equals("modern") ? VERSION_1 : 0) | VirtioNetFeatures.bits(VirtioNetFeatures.MQ,
                 VirtioNetFeatures.MRG_RXBUF, VirtioNetFeatures.CSUM, VirtioNetFeatures.GUEST_CSUM,
