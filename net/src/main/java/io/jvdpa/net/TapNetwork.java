@@ -19,8 +19,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The TAP side always uses the 12-byte little-endian header (TUNSETVNETHDRSZ); the device translates from and
  * to whatever the guest's driver speaks. With several queue pairs the device is opened IFF_MULTI_QUEUE, one
- * file descriptor per pair, each read on its pair's worker. When the guest has no receive buffers the
- * descriptor is taken out of the worker's epoll set until the guest posts some, so frames wait in the kernel.
+ * file descriptor (one kernel queue) per pair, each read on its pair's worker. The kernel spreads flows over
+ * the queues that are attached, so a pair's queue is attached only while the guest runs that pair's receive
+ * queue (a driver may use fewer pairs than the device has); the first pair's queue stays, and keeps the device.
+ * When the guest has no receive buffers the descriptor is taken out of the worker's epoll set until the guest
+ * posts some, so frames wait in the kernel.
  */
 public final class TapNetwork implements Network {
     private static final Logger LOG = LoggerFactory.getLogger(TapNetwork.class);
@@ -33,33 +36,34 @@ public final class TapNetwork implements Network {
     private static final int RX_FRAMES = 2;
 
     private final String name;
-    private final Tap[] taps;
+    private final boolean multiQueue;
+    private final Tap first;
     private final PairState[] pairs;
     private final PairCounters counters = new PairCounters(3);
     private volatile GuestPort guest;
 
-    /** Opens (or creates) {@code name} with one queue per pair, and sets its link up. */
+    /** Opens (or creates) {@code name}, multi-queue if there is more than one pair, and sets its link up. */
     public TapNetwork(String name, int queuePairs) throws LinuxException {
         this.name = name;
-        this.taps = new Tap[queuePairs];
-        this.pairs = new PairState[queuePairs];
+        this.multiQueue = queuePairs > 1;
+        this.first = Tap.open(name, VNET_HDR, multiQueue);
         try {
-            for (int p = 0; p < queuePairs; p++) {
-                taps[p] = Tap.open(name, VNET_HDR, queuePairs > 1);
-                taps[p].setNonBlocking(true);
-                pairs[p] = new PairState(p);
-            }
-            taps[0].up();
+            first.setNonBlocking(true);
+            first.up();
         } catch (LinuxException | RuntimeException e) {
-            close();
+            first.close();
             throw e;
         }
-        LOG.info("tap {}: attached with {} queue(s)", taps[0].name(), queuePairs);
+        this.pairs = new PairState[queuePairs];
+        for (int p = 0; p < queuePairs; p++) {
+            pairs[p] = new PairState(p);
+        }
+        LOG.info("tap {}: opened, {}", first.name(), multiQueue ? queuePairs + " queues" : "one queue");
     }
 
     /** The interface name the kernel confirmed. */
     public String interfaceName() {
-        return taps[0].name();
+        return first.name();
     }
 
     @Override
@@ -90,7 +94,7 @@ public final class TapNetwork implements Network {
             if (VirtioNetFeatures.has(f, VirtioNetFeatures.GUEST_UFO)) offload |= Tap.TUN_F_UFO;
         }
         try {
-            taps[0].setOffload(offload);
+            first.setOffload(offload);
         } catch (LinuxException e) {
             throw new DeviceException("tap " + name + ": cannot set offloads 0x" + Integer.toHexString(offload)
                     + ": " + e.getMessage());
@@ -136,24 +140,35 @@ public final class TapNetwork implements Network {
                 counters.sum(RX_FRAMES));
     }
 
-    @Override
-    public void close() {
-        for (Tap t : taps) {
-            if (t != null) {
-                t.close();
+    /** Queues attached now (for tests and management). */
+    public int attachedQueues() {
+        int n = 0;
+        for (PairState p : pairs) {
+            if (p.tap != null) {
+                n++;
             }
         }
+        return n;
+    }
+
+    @Override
+    public void close() {
+        for (PairState p : pairs) {
+            p.closeQueue();
+        }
+        first.close();
     }
 
     /** One TAP queue and the guest receive queue it feeds; used only on that pair's worker thread. */
     private final class PairState {
         private final int pair;
-        private final Tap tap;
         private final Packet in = Packet.allocate(VNET_HDR + Packet.MAX_FRAME);
         private final MemorySegment outHeader = Arena.ofAuto().allocate(VNET_HDR, 8);
         private final IoVec iov = new IoVec(2);
         private final Counters count;
         private final Worker.Handler onReadable = this::readable;
+        /** This pair's queue while attached; the first pair's is always. */
+        private volatile Tap tap;
         private GuestRx rx;
         private Worker worker;
         private int key = -1;
@@ -163,39 +178,76 @@ public final class TapNetwork implements Network {
 
         PairState(int pair) {
             this.pair = pair;
-            this.tap = taps[pair];
             this.count = counters.pair(pair);
+            if (pair == 0) {
+                tap = first;
+            }
         }
 
         void start(GuestRx guestRx) {
             rx = guestRx;
             worker = guestRx.worker();
             held = false;
-            watch();
+            if (guestRx.running()) {
+                attach();
+            }
         }
 
         void stop() {
             unwatch();
             held = false;
             rx = null;
+            detach();
+        }
+
+        /** Opens this pair's queue (another descriptor on the same device) and listens to it. */
+        private void attach() {
+            if (tap == null) {
+                try {
+                    Tap t = Tap.open(name, VNET_HDR, multiQueue);
+                    t.setNonBlocking(true);
+                    tap = t;
+                } catch (LinuxException e) {
+                    logOnce("attaching queue " + pair, e);
+                    return;
+                }
+            }
+            watch();
+        }
+
+        /** Closes this pair's queue, so the kernel steers no flow to it (the first pair's stays open). */
+        private void detach() {
+            if (pair != 0) {
+                closeQueue();
+            }
+        }
+
+        void closeQueue() {
+            Tap t = tap;
+            if (t != null && t != first) {
+                tap = null;
+                t.close();
+            }
         }
 
         private void watch() {
-            if (key >= 0 || worker == null) {
+            Tap t = tap;
+            if (key >= 0 || worker == null || t == null) {
                 return;
             }
             try {
-                key = worker.watch(tap.fd(), onReadable);
+                key = worker.watch(t.fd(), onReadable);
             } catch (LinuxException e) {
                 LOG.error("tap {} queue {}: cannot watch for frames: {}", name, pair, e.getMessage());
             }
         }
 
         private void unwatch() {
-            if (key >= 0) {
-                worker.unwatch(tap.fd(), key);
-                key = -1;
+            Tap t = tap;
+            if (key >= 0 && t != null) {
+                worker.unwatch(t.fd(), key);
             }
+            key = -1;
         }
 
         /** The guest posted receive buffers: deliver the held frame, then listen to the TAP again. */
@@ -211,17 +263,18 @@ public final class TapNetwork implements Network {
                 held = false;
                 count.increment(RX_FRAMES);
             }
-            watch();
+            attach();
         }
 
         private void readable() {
             GuestRx r = rx;
-            if (r == null) {
+            Tap t = tap;
+            if (r == null || t == null) {
                 return;
             }
             try {
                 for (int i = 0; i < BURST; i++) {
-                    int n = tap.read(in.segment());
+                    int n = t.read(in.segment());
                     if (n < 0) {
                         break;
                     }
@@ -230,8 +283,15 @@ public final class TapNetwork implements Network {
                     }
                     fromTapHeader(n);
                     if (!r.deliver(in)) {
-                        held = true;
                         unwatch();
+                        if (r.running()) {
+                            held = true; // no buffers now: wait for the guest's next ones
+                        } else {
+                            // The driver stopped using this pair: flows move to the other queues, and this
+                            // frame goes to a pair that runs.
+                            detach();
+                            handOver(in);
+                        }
                         break;
                     }
                     count.increment(RX_FRAMES);
@@ -240,6 +300,18 @@ public final class TapNetwork implements Network {
                 logOnce("reading", e);
             }
             r.flush();
+        }
+
+        private void handOver(Packet frame) {
+            GuestPort g = guest;
+            if (g == null) {
+                return;
+            }
+            long src = frame.source();
+            int other = g.pickPair((int) (src ^ (src >>> 24)));
+            if (other >= 0 && other != pair && g.rx(other).post(frame)) {
+                count.increment(RX_FRAMES);
+            }
         }
 
         /** Takes the kernel's header (little-endian) into the packet's fields. */
@@ -253,6 +325,7 @@ public final class TapNetwork implements Network {
                     Endianness.LITTLE.u16(s, NetHeader.CSUM_OFFSET));
         }
 
+        /** Writes on this pair's queue, or the first one while this pair's is detached (any queue takes writes). */
         void write(Packet frame) {
             MemorySegment h = outHeader;
             Endianness.putU8(h, NetHeader.FLAGS, frame.flags() & NetHeader.F_NEEDS_CSUM);
@@ -263,19 +336,20 @@ public final class TapNetwork implements Network {
             Endianness.LITTLE.putU16(h, NetHeader.CSUM_OFFSET, frame.csumOffset());
             Endianness.LITTLE.putU16(h, NetHeader.NUM_BUFFERS, 0);
             iov.clear().add(h).add(frame.segment(), frame.offset(), frame.length());
+            Tap t = tap;
             try {
-                if (tap.write(iov) < 0) {
+                if ((t != null ? t : first).write(iov) < 0) {
                     count.increment(TX_ERRORS);
                     return;
                 }
                 count.increment(TX_FRAMES);
-            } catch (LinuxException e) {
+            } catch (LinuxException | IllegalStateException e) {
                 count.increment(TX_ERRORS);
                 logOnce("writing", e);
             }
         }
 
-        private void logOnce(String what, LinuxException e) {
+        private void logOnce(String what, Exception e) {
             if (!loggedFailure) {
                 loggedFailure = true;
                 LOG.warn("tap {} queue {}: {} failed (logged once): {}", name, pair, what, e.getMessage());

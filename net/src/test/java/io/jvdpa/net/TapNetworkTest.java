@@ -85,6 +85,16 @@ class TapNetworkTest {
                 assertThat(Frames.u16(echo.frame(), 40)).isEqualTo(seq);
                 assertThat(Frames.checksum(echo.frame(), 34, echo.frame().length - 34, 0)).isZero();
             }
+            assertThat(tap.attachedQueues()).isEqualTo(pairs);
+            if (pairs > 1) {
+                // The driver stops using the second pair: whatever the kernel steered there moves to the first.
+                d.session.frontend().setVringEnable(2, false);
+                for (int seq = 10; seq < 30; seq++) {
+                    d.send(0, Frames.ping(Frames.GUEST_MAC, hostMac, guestIp, hostIp, seq, 100));
+                    NetTestDriver.Received echo = next(d, 1, 0x0800);
+                    assertThat(Frames.u16(echo.frame(), 40)).isEqualTo(seq);
+                }
+            }
             assertThat(tap.counters()).contains("tap-tx-errors=0");
         }
     }
