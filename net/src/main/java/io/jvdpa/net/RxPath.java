@@ -8,6 +8,7 @@ import io.jvdpa.sys.LinuxException;
 import io.jvdpa.virtqueue.ChainWriter;
 import io.jvdpa.virtqueue.DescriptorChain;
 import io.jvdpa.virtqueue.DeviceQueue;
+import java.lang.foreign.MemorySegment;
 import java.lang.invoke.VarHandle;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -170,8 +171,8 @@ final class RxPath implements GuestRx {
                 counters.increment(DROPPED);
                 return true;
             }
+            writeHeader(c, frame, 1);
             ChainWriter w = c.writer();
-            writeHeader(w, frame, 1);
             w.write(frame.segment(), frame.offset(), frame.length());
             r.addUsed(c, (int) w.bytesWritten());
             consumeReserved(1);
@@ -231,7 +232,7 @@ final class RxPath implements GuestRx {
             room += reserved[(reservedHead + buffers) & RESERVED_MASK].writableBytes();
             buffers++;
         }
-        writeHeader(reserved[reservedHead].writer(), frame, buffers);
+        writeHeader(reserved[reservedHead], frame, buffers);
         long from = frame.offset();
         int left = frame.length();
         for (int i = 0; i < buffers; i++) {
@@ -246,11 +247,30 @@ final class RxPath implements GuestRx {
         consumeReserved(buffers);
     }
 
-    private void writeHeader(ChainWriter w, Packet frame, int numBuffers) {
+    private void writeHeader(DescriptorChain c, Packet frame, int numBuffers) {
         Endianness o = order;
         int flags = guestCsum ? frame.flags() & (NetHeader.F_NEEDS_CSUM | NetHeader.F_DATA_VALID) : 0;
         boolean partial = (flags & NetHeader.F_NEEDS_CSUM) != 0;
         boolean gso = frame.gsoType() != NetHeader.GSO_NONE;
+        ChainWriter w = c.writer();
+        int first = c.firstWritable();
+        if (c.segmentLength(first) >= hdrSize) {
+            // The usual case: the header fits the first writable descriptor. Written in place, then counted (and
+            // logged for migration) once, without the cursor's per-field bookkeeping.
+            MemorySegment base = c.segmentBase(first);
+            long at = c.segmentOffset(first);
+            Endianness.putU8(base, at + NetHeader.FLAGS, flags);
+            Endianness.putU8(base, at + NetHeader.GSO_TYPE, frame.gsoType());
+            o.putU16(base, at + NetHeader.HDR_LEN, gso ? frame.hdrLen() : 0);
+            o.putU16(base, at + NetHeader.GSO_SIZE, gso ? frame.gsoSize() : 0);
+            o.putU16(base, at + NetHeader.CSUM_START, partial ? frame.csumStart() : 0);
+            o.putU16(base, at + NetHeader.CSUM_OFFSET, partial ? frame.csumOffset() : 0);
+            if (hdrSize == NetHeader.SIZE) {
+                o.putU16(base, at + NetHeader.NUM_BUFFERS, numBuffers);
+            }
+            w.advance(hdrSize);
+            return;
+        }
         w.writeU8(flags);
         w.writeU8(frame.gsoType());
         w.writeU16(gso ? frame.hdrLen() : 0, o);

@@ -2,6 +2,7 @@ package io.jvdpa.net;
 
 import io.jvdpa.device.Queue;
 import io.jvdpa.memory.Endianness;
+import java.lang.foreign.MemorySegment;
 import io.jvdpa.virtqueue.ChainReader;
 import io.jvdpa.virtqueue.DescriptorChain;
 import io.jvdpa.virtqueue.DeviceQueue;
@@ -42,6 +43,7 @@ final class TxPath {
     private Network network;
     private RxPath rx;
     private boolean loggedNetworkFailure;
+    private boolean kicksOff;
 
     TxPath(String label, int pair) {
         this.label = label;
@@ -58,12 +60,18 @@ final class TxPath {
         network = net;
         rx = sameRx;
         poll = q.worker().pollMode();
+        kicksOff = false;
         if (poll) {
             ring.disableNotifications();
         }
     }
 
     void stop() {
+        DeviceQueue r = ring;
+        if (r != null && kicksOff) {
+            r.enableNotifications(); // the ring's next owner starts with kicks on
+            kicksOff = false;
+        }
         ring = null;
     }
 
@@ -73,18 +81,26 @@ final class TxPath {
         if (r == null) {
             return;
         }
+        if (!poll && !kicksOff) {
+            // No kicks while this loop drains the ring anyway; asked for again once it is empty.
+            r.disableNotifications();
+            kicksOff = true;
+        }
         int done = 0;
         int unpublished = 0;
-        boolean rechecked = false;
         while (done < BUDGET) {
             if (!r.pop(chain)) {
-                if (poll || rechecked || !r.enableNotifications()) {
+                if (poll) {
                     break;
                 }
-                rechecked = true;
+                kicksOff = false;
+                if (!r.enableNotifications()) {
+                    break;
+                }
+                r.disableNotifications();
+                kicksOff = true;
                 continue;
             }
-            rechecked = false;
             transmit(chain);
             r.addUsed(chain, 0);
             done++;
@@ -114,21 +130,14 @@ final class TxPath {
             counters.increment(ERRORS);
             return;
         }
-        ChainReader in = c.reader();
-        Endianness o = order;
-        int flags = in.readU8();
-        int gsoType = in.readU8();
-        int hdrLen = in.readU16(o);
-        int gsoSize = in.readU16(o);
-        int csumStart = in.readU16(o);
-        int csumOffset = in.readU16(o);
-        if (hdrSize == NetHeader.SIZE) {
-            in.skip(2); // num_buffers: meaningless on transmit
-        }
         int length = (int) (readable - hdrSize);
-        in.read(packet.segment(), 0, length);
-        packet.reset(0, length);
-        packet.setHeader(flags & NetHeader.F_NEEDS_CSUM, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
+        if (c.segmentLength(0) >= hdrSize) {
+            readHeaderInPlace(c, length);
+        } else {
+            readHeaderAcrossSegments(c, length);
+        }
+        int flags = packet.flags();
+        int gsoType = packet.gsoType();
         if (!network.carriesOffloads()) {
             if (gsoType != NetHeader.GSO_NONE) {
                 counters.increment(ERRORS); // never offered to this network: a driver bug
@@ -153,6 +162,49 @@ final class TxPath {
                 LOG.warn("{}: {} failed on a frame (logged once): {}", label, network.describe(), e.toString(), e);
             }
         }
+    }
+
+    /**
+     * The usual case: the whole header is in the first descriptor. Its fields are read where they are and the
+     * frame is copied segment by segment, without the cursor's per-field bookkeeping.
+     */
+    private void readHeaderInPlace(DescriptorChain c, int length) {
+        MemorySegment base = c.segmentBase(0);
+        long at = c.segmentOffset(0);
+        Endianness o = order;
+        packet.reset(0, length);
+        packet.setHeader(Endianness.u8(base, at + NetHeader.FLAGS) & NetHeader.F_NEEDS_CSUM,
+                Endianness.u8(base, at + NetHeader.GSO_TYPE), o.u16(base, at + NetHeader.HDR_LEN),
+                o.u16(base, at + NetHeader.GSO_SIZE), o.u16(base, at + NetHeader.CSUM_START),
+                o.u16(base, at + NetHeader.CSUM_OFFSET));
+        MemorySegment dst = packet.segment();
+        int first = c.segmentLength(0) - hdrSize;
+        MemorySegment.copy(base, at + hdrSize, dst, 0, first);
+        long done = first;
+        int segments = c.readableSegments();
+        for (int i = 1; i < segments; i++) {
+            int n = c.segmentLength(i);
+            MemorySegment.copy(c.segmentBase(i), c.segmentOffset(i), dst, done, n);
+            done += n;
+        }
+    }
+
+    /** A header split over descriptors (or in a descriptor of its own that is shorter than it): field by field. */
+    private void readHeaderAcrossSegments(DescriptorChain c, int length) {
+        ChainReader in = c.reader();
+        Endianness o = order;
+        int flags = in.readU8();
+        int gsoType = in.readU8();
+        int hdrLen = in.readU16(o);
+        int gsoSize = in.readU16(o);
+        int csumStart = in.readU16(o);
+        int csumOffset = in.readU16(o);
+        if (hdrSize == NetHeader.SIZE) {
+            in.skip(2); // num_buffers: meaningless on transmit
+        }
+        in.read(packet.segment(), 0, length);
+        packet.reset(0, length);
+        packet.setHeader(flags & NetHeader.F_NEEDS_CSUM, gsoType, hdrLen, gsoSize, csumStart, csumOffset);
     }
 
     /** Sends a frame the device makes up itself (a RARP announcement), as if the guest had sent it. */
