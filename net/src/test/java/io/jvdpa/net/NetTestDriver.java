@@ -231,6 +231,50 @@ final class NetTestDriver implements AutoCloseable {
         }
     }
 
+    /** Sends {@code bytes} (header and frame) cut into descriptors of the given lengths (the rest in a last one). */
+    void sendPieces(int pair, byte[] bytes, int... lengths) throws Exception {
+        int count = lengths.length + 1;
+        long[] addrs = new long[count];
+        int[] lens = new int[count];
+        int at = 0;
+        for (int i = 0; i < count; i++) {
+            int n = i < lengths.length ? lengths[i] : bytes.length - at;
+            addrs[i] = alloc(Math.max(n, 1));
+            lens[i] = n;
+            MemorySegment.copy(bytes, at, session.ram().at(addrs[i], Math.max(n, 1)), ValueLayout.JAVA_BYTE, 0, n);
+            at += n;
+        }
+        int token = nextToken++;
+        if (!tx[pair].queue().post(addrs, lens, count, 0, token)) {
+            throw new IllegalStateException("transmit ring full");
+        }
+        tx[pair].publishAndKick();
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (!tx[pair].queue().reap(used)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("transmit buffer not returned within " + WAIT);
+            }
+            Thread.sleep(1);
+        }
+    }
+
+    /** Posts one receive buffer made of descriptors of the given lengths. */
+    void postRxPieces(int pair, int... lengths) throws Exception {
+        long[] addrs = new long[lengths.length];
+        long[] record = new long[lengths.length * 2];
+        for (int i = 0; i < lengths.length; i++) {
+            addrs[i] = alloc(lengths[i]);
+            record[2 * i] = addrs[i];
+            record[2 * i + 1] = lengths[i];
+        }
+        int token = nextToken++;
+        if (!rx[pair].queue().post(addrs, lengths, 0, lengths.length, token)) {
+            throw new IllegalStateException("receive ring full");
+        }
+        posted.put(token, record);
+        rx[pair].publishAndKick();
+    }
+
     void send(int pair, byte[] frame) throws Exception {
         send(pair, header(0, 0, 0, 0, 0, 0), frame, false);
     }

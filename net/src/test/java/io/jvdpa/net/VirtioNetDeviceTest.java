@@ -103,6 +103,36 @@ class VirtioNetDeviceTest {
     }
 
     @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"MODERN_SPLIT", "LEGACY_BE_ANY_LAYOUT"})
+    void aHeaderCutAcrossDescriptorsIsReadAndWrittenWhole(Kind kind) throws Exception {
+        CapturingNetwork net = new CapturingNetwork(true);
+        try (DeviceFixture f = new DeviceFixture(net, kind.profile());
+             NetTestDriver d = NetTestDriver.start(f.socket(), kind.transport | CSUM_AND_TSO, kind.order, 1)) {
+            byte[] frame = Frames.ethernet(MacAddress.BROADCAST, Frames.GUEST_MAC, 0x0800, Frames.payload(300, 3));
+            byte[] header = d.header(NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV4, 0x0136, 0x05a8, 0x0022, 0x0110);
+            byte[] all = java.util.Arrays.copyOf(header, header.length + frame.length);
+            System.arraycopy(frame, 0, all, header.length, frame.length);
+            // Fields cut in the middle: 3 bytes, then 4, then the rest of the header with the frame.
+            d.sendPieces(0, all, 3, 4);
+            CapturingNetwork.Sent sent = net.next();
+            assertThat(sent.frame()).isEqualTo(frame);
+            assertThat(sent.hdrLen()).isEqualTo(0x0136);
+            assertThat(sent.gsoSize()).isEqualTo(0x05a8);
+            assertThat(sent.csumStart()).isEqualTo(0x0022);
+            assertThat(sent.csumOffset()).isEqualTo(0x0110);
+
+            d.postRxPieces(0, 3, 5, 2048);
+            net.toGuest(0, frame, NetHeader.F_NEEDS_CSUM, NetHeader.GSO_TCPV4, 0x0136, 0x05a8, 0x0022, 0x0110);
+            NetTestDriver.Received r = d.receive(0);
+            assertThat(r.frame()).isEqualTo(frame);
+            assertThat(r.hdrLen()).isEqualTo(0x0136);
+            assertThat(r.gsoSize()).isEqualTo(0x05a8);
+            assertThat(r.csumStart()).isEqualTo(0x0022);
+            assertThat(r.csumOffset()).isEqualTo(0x0110);
+        }
+    }
+
+    @ParameterizedTest
     @EnumSource(Kind.class)
     void mergeableBuffersCarryAFrameAcrossSeveralBuffers(Kind kind) throws Exception {
         CapturingNetwork net = new CapturingNetwork(false);
