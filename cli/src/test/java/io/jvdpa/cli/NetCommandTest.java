@@ -56,6 +56,15 @@ class NetCommandTest {
     }
 
     @Test
+    void aNetworkThatCannotBeOpenedIsAStartFailure() {
+        // "lo" exists and is not a TAP device: the kernel refuses to attach to it.
+        Run r = run("net", "--socket-path", "/tmp/jvdpa-never-created.sock", "--network", "tap:lo");
+        assertThat(r.exit()).as(r.err()).isEqualTo(Main.EXIT_START);
+        assertThat(r.err()).contains("cannot open network tap:lo");
+        assertThat(Path.of("/tmp/jvdpa-never-created.sock")).doesNotExist();
+    }
+
+    @Test
     void theSocketPathIsRequiredAndHelpWorks() {
         assertThat(run("net").exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(run("net").err()).contains("--socket-path");
