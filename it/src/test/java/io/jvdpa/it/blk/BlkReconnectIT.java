@@ -35,22 +35,54 @@ class BlkReconnectIT {
                     + " --direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c --verify_fatal=1"
                     + " --verify_backlog=256 >/tmp/fio.out 2>&1; echo $? >/tmp/fio.rc) >/dev/null 2>&1 &",
                     Duration.ofSeconds(30));
-            // Let fio get going, then kill the back-end while its worker is busy with a request.
+            // Let fio get going, then kill the back-end while its worker is busy with a request. Whether a request
+            // is in flight at the instant of SIGKILL is a matter of timing: kill and restart again (fio keeps
+            // running across each) until a restart finds requests in flight, at most five times.
             awaitWrites(guest, 300);
-            first.killWhileBusy("blk-worker-0");
             String before = guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30));
-            try (BlkProcess second = BlkProcess.start("jvdpa-blk-second", socket, image, "--cache", "writethrough")) {
+            BlkProcess current = first;
+            boolean resubmitted = false;
+            java.util.List<BlkProcess> restarted = new java.util.ArrayList<>();
+            try {
+                for (int attempt = 1; attempt <= 5 && !resubmitted; attempt++) {
+                    current.killWhileBusy("blk-worker-0");
+                    current = BlkProcess.start("jvdpa-blk-restart-" + attempt, socket, image, "--cache", "writethrough");
+                    restarted.add(current);
+                    awaitLog(current, "queue 0 started", Duration.ofMinutes(1));
+                    resubmitted = java.util.regex.Pattern
+                            .compile("queue 0 resumes at .* with [1-9][0-9]* requests in flight before the reconnect")
+                            .matcher(current.log()).find();
+                    if (!resubmitted) {
+                        awaitWrites(guest, writes(guest) + 200);
+                    }
+                }
                 String rc = awaitFile(guest, "/tmp/fio.rc", Duration.ofMinutes(3));
                 String fio = guest.execOk("cat /tmp/fio.out", Duration.ofSeconds(30));
                 assertThat(rc).as("fio's exit status; its output:\n%s", fio).isEqualTo("0");
                 assertThat(fio).contains("err= 0").doesNotContain("bad magic").doesNotContain("verify failed")
                         .doesNotContainIgnoringCase("mismatch");
-                assertThat(second.log()).as("the second back-end resubmitted what the first had in flight")
-                        .containsPattern("queue 0 resumes at .* with [1-9][0-9]* requests in flight before the reconnect");
+                assertThat(resubmitted).as("a restarted back-end resubmitted what the killed one had in flight; last log:\n%s",
+                        current.log()).isTrue();
                 assertThat(guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30))).isNotEqualTo(before);
+            } finally {
+                restarted.forEach(BlkProcess::close);
             }
         } finally {
             first.close();
+        }
+    }
+
+    private static long writes(QemuGuest guest) {
+        return Long.parseLong(guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30)).trim().split("\\s+")[4]);
+    }
+
+    private static void awaitLog(BlkProcess p, String text, Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!p.log().contains(text)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no '" + text + "' from the restarted back-end; its log:\n" + p.log());
+            }
+            Thread.sleep(100);
         }
     }
 
