@@ -92,7 +92,8 @@ class LegacyMatrixIT {
     void guestDriversOfEveryKindWork(Row row) throws Exception {
         String netCell;
         String blkCell;
-        String ns = "jvm" + row.subnet();
+        // Named per run, so a namespace left by a run that was killed cannot collide with this one.
+        String ns = "jvdpa-matrix-" + ProcessHandle.current().pid() + "-" + row.subnet();
         String tap = "jvmtap" + row.subnet();
         Path netSock = dir.resolve("net.sock");
         Path blkSock = dir.resolve("blk.sock");
