@@ -17,17 +17,15 @@ import org.junit.jupiter.params.provider.EnumSource;
  * allocates while the device handles kicks (pop, I/O straight into guest memory, status, inflight record, publish,
  * notification) are counted over thousands of reads and writes.
  *
- * <p>The bound is not zero: each FFM call that captures errno slices its capture segment, and whether C2's escape
- * analysis removes that slice depends on how the call was inlined (seen: 0 bytes per request in one JVM, one 40-byte
- * slice per request in another, depending on test order). The bound allows that slice and nothing else.
+ * <p>The bound is not zero only to leave room for a stray allocation by the runtime while thousands of requests run;
+ * one object per request (16 bytes or more) would exceed it.
  */
 class AllocationTest {
     static final int WARM_UP = 12_000;
     static final int MEASURED = 10_000;
-    /** One errno capture-segment slice is 40 bytes: a request makes one system call (preadv or pwritev). */
-    static final double PER_REQUEST = 48.0;
-    /** The worker also drains the kick eventfd and signals the call eventfd: two more calls per kick. */
-    static final double PER_REQUEST_ON_WORKER = 96.0;
+    static final double PER_REQUEST = 0.5;
+    /** The worker also drains the kick eventfd and signals the call eventfd. */
+    static final double PER_REQUEST_ON_WORKER = 0.5;
 
     @TempDir
     Path dir;

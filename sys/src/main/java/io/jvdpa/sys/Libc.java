@@ -19,9 +19,15 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
  * The one place that talks to the C library: downcall handles and errno capture.
  *
  * <p>Every call that can fail is linked with {@code captureCallState("errno")}; the capture segment is
- * per thread and allocated once, so a call on a hot path allocates nothing. Callers read {@link #errno()}
- * right after a failed call on the same thread. Wrappers return the raw C result; the concept classes
- * decide what a failure means and raise {@link LinuxException} with the arguments that explain it.
+ * per thread and allocated once. Callers read {@link #errno()} right after a failed call on the same thread.
+ * Wrappers return the raw C result; the concept classes decide what a failure means and raise
+ * {@link LinuxException} with the arguments that explain it.
+ *
+ * <p>The data-path calls (read, write and their vectored and positioned forms, epoll_wait, poll) are linked
+ * twice. The JDK slices the capture segment on every capturing call, and whether C2 removes that 40-byte slice
+ * depends on inlining, so the data path first makes the call without capture and only when it fails makes it
+ * once more with errno captured. That is sound because these calls do nothing when they fail (a partial
+ * transfer is a count, not -1): the second attempt either does the work or reports why it could not.
  *
  * <p>Layouts and constants are those of x86_64 Linux (glibc).
  */
@@ -60,6 +66,10 @@ final class Libc {
         return LINKER.downcallHandle(symbol(name), descriptor, options);
     }
 
+    private static MethodHandle plain(String name, FunctionDescriptor descriptor) {
+        return LINKER.downcallHandle(symbol(name), descriptor);
+    }
+
     private static MemorySegment symbol(String name) {
         return LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("C library has no symbol " + name));
     }
@@ -93,6 +103,14 @@ final class Libc {
             withErrno("preadv", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
     private static final MethodHandle PWRITEV =
             withErrno("pwritev", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle READ_PLAIN = plain("read", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle WRITE_PLAIN = plain("write", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG));
+    private static final MethodHandle PREAD_PLAIN = plain("pread", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle PWRITE_PLAIN = plain("pwrite", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_LONG));
+    private static final MethodHandle READV_PLAIN = plain("readv", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle WRITEV_PLAIN = plain("writev", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle PREADV_PLAIN = plain("preadv", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
+    private static final MethodHandle PWRITEV_PLAIN = plain("pwritev", fn(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG));
     private static final MethodHandle FSYNC = withErrno("fsync", fn(JAVA_INT, JAVA_INT));
     private static final MethodHandle FSTAT = withErrno("fstat", fn(JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle LSTAT = withErrno("lstat", fn(JAVA_INT, ADDRESS, ADDRESS));
@@ -115,48 +133,65 @@ final class Libc {
     private static final MethodHandle IOCTL_LONG = withErrno("ioctl", fn(JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG),
             Linker.Option.firstVariadicArg(2));
     private static final MethodHandle POLL = withErrno("poll", fn(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
+    private static final MethodHandle POLL_PLAIN = plain("poll", fn(JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT));
 
     static int close(int fd) {
         try { return (int) CLOSE.invokeExact(capture(), fd); } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long read(int fd, MemorySegment buf, long count) {
-        try { return (long) READ.invokeExact(capture(), fd, buf, count); } catch (Throwable t) { throw rethrow(t); }
+        try {
+            long r = (long) READ_PLAIN.invokeExact(fd, buf, count);
+            return r >= 0 ? r : (long) READ.invokeExact(capture(), fd, buf, count);
+        } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long write(int fd, MemorySegment buf, long count) {
-        try { return (long) WRITE.invokeExact(capture(), fd, buf, count); } catch (Throwable t) { throw rethrow(t); }
+        try {
+            long r = (long) WRITE_PLAIN.invokeExact(fd, buf, count);
+            return r >= 0 ? r : (long) WRITE.invokeExact(capture(), fd, buf, count);
+        } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long pread(int fd, MemorySegment buf, long count, long offset) {
         try {
-            return (long) PREAD.invokeExact(capture(), fd, buf, count, offset);
+            long r = (long) PREAD_PLAIN.invokeExact(fd, buf, count, offset);
+            return r >= 0 ? r : (long) PREAD.invokeExact(capture(), fd, buf, count, offset);
         } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long pwrite(int fd, MemorySegment buf, long count, long offset) {
         try {
-            return (long) PWRITE.invokeExact(capture(), fd, buf, count, offset);
+            long r = (long) PWRITE_PLAIN.invokeExact(fd, buf, count, offset);
+            return r >= 0 ? r : (long) PWRITE.invokeExact(capture(), fd, buf, count, offset);
         } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long readv(int fd, MemorySegment iov, int count) {
-        try { return (long) READV.invokeExact(capture(), fd, iov, count); } catch (Throwable t) { throw rethrow(t); }
+        try {
+            long r = (long) READV_PLAIN.invokeExact(fd, iov, count);
+            return r >= 0 ? r : (long) READV.invokeExact(capture(), fd, iov, count);
+        } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long writev(int fd, MemorySegment iov, int count) {
-        try { return (long) WRITEV.invokeExact(capture(), fd, iov, count); } catch (Throwable t) { throw rethrow(t); }
+        try {
+            long r = (long) WRITEV_PLAIN.invokeExact(fd, iov, count);
+            return r >= 0 ? r : (long) WRITEV.invokeExact(capture(), fd, iov, count);
+        } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long preadv(int fd, MemorySegment iov, int count, long offset) {
         try {
-            return (long) PREADV.invokeExact(capture(), fd, iov, count, offset);
+            long r = (long) PREADV_PLAIN.invokeExact(fd, iov, count, offset);
+            return r >= 0 ? r : (long) PREADV.invokeExact(capture(), fd, iov, count, offset);
         } catch (Throwable t) { throw rethrow(t); }
     }
 
     static long pwritev(int fd, MemorySegment iov, int count, long offset) {
         try {
-            return (long) PWRITEV.invokeExact(capture(), fd, iov, count, offset);
+            long r = (long) PWRITEV_PLAIN.invokeExact(fd, iov, count, offset);
+            return r >= 0 ? r : (long) PWRITEV.invokeExact(capture(), fd, iov, count, offset);
         } catch (Throwable t) { throw rethrow(t); }
     }
 
@@ -231,7 +266,8 @@ final class Libc {
 
     static int poll(MemorySegment fds, long count, int timeoutMillis) {
         try {
-            return (int) POLL.invokeExact(capture(), fds, count, timeoutMillis);
+            int r = (int) POLL_PLAIN.invokeExact(fds, count, timeoutMillis);
+            return r >= 0 ? r : (int) POLL.invokeExact(capture(), fds, count, timeoutMillis);
         } catch (Throwable t) { throw rethrow(t); }
     }
 
@@ -313,6 +349,8 @@ final class Libc {
             withErrno("epoll_ctl", fn(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS));
     private static final MethodHandle EPOLL_WAIT =
             withErrno("epoll_wait", fn(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
+    private static final MethodHandle EPOLL_WAIT_PLAIN =
+            plain("epoll_wait", fn(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT, JAVA_INT));
 
     static int eventfd(int initval, int flags) {
         try { return (int) EVENTFD.invokeExact(capture(), initval, flags); } catch (Throwable t) { throw rethrow(t); }
@@ -330,7 +368,8 @@ final class Libc {
 
     static int epollWait(int epfd, MemorySegment events, int max, int timeoutMillis) {
         try {
-            return (int) EPOLL_WAIT.invokeExact(capture(), epfd, events, max, timeoutMillis);
+            int r = (int) EPOLL_WAIT_PLAIN.invokeExact(epfd, events, max, timeoutMillis);
+            return r >= 0 ? r : (int) EPOLL_WAIT.invokeExact(capture(), epfd, events, max, timeoutMillis);
         } catch (Throwable t) { throw rethrow(t); }
     }
 
