@@ -24,6 +24,11 @@ import org.slf4j.LoggerFactory;
 public final class Worker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
     private static final long WAKE_TOKEN = -1;
+    /**
+     * In poll mode the rings are looked at every turn, the fds (wake-up, TAP, kicks) every this many turns: an
+     * epoll_wait per turn would cost more than the ring check itself.
+     */
+    private static final int EPOLL_EVERY = 16;
 
     /** Something the worker runs when its fd is readable, or on every turn in poll mode. */
     public interface Handler {
@@ -143,10 +148,16 @@ public final class Worker implements AutoCloseable {
     }
 
     private void loop() {
+        int turn = 0;
         while (!closed) {
-            int n;
+            int n = 0;
             try {
-                n = epoll.wait(poll ? 0 : -1);
+                if (!poll) {
+                    n = epoll.wait(-1);
+                } else if (++turn == EPOLL_EVERY) {
+                    turn = 0;
+                    n = epoll.wait(0);
+                }
             } catch (LinuxException e) {
                 LOG.error("{}: epoll_wait failed, stopping", name, e);
                 return;

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -15,9 +16,11 @@ import java.util.Locale;
 /**
  * The net side-by-side: DPDK testpmd's virtio-user front-end (one core) against DPDK's vhost PMD and against
  * jvdpa net, in the same run, for each direction, frame size and ring format. Each back-end gets the other
- * core. Prints a Markdown table of Mpps seen by the front-end and the ratio jvdpa / DPDK.
+ * core. Prints a Markdown table of Mpps seen by the front-end, the ratio jvdpa / DPDK, and the bytes jvdpa's
+ * data-path threads allocated per packet according to a flight recording of the run ({@link WorkerAllocation}).
  *
- * <p>Run with {@code scripts/bench-net [seconds]}.
+ * <p>Run with {@code scripts/bench-net [seconds] [word...]}: only rows whose description contains every word run
+ * (e.g. {@code scripts/bench-net 8 split 64}).
  */
 public final class NetSideBySide {
     /** What the front-end does, what DPDK's back-end does, and which jvdpa network plays that part. */
@@ -42,10 +45,26 @@ public final class NetSideBySide {
         }
     }
 
-    record Row(Scenario scenario, int frame, boolean packed, double dpdkMpps, double jvdpaMpps) {}
+    record Row(Scenario scenario, int frame, boolean packed, double dpdkMpps, double jvdpaMpps,
+               double bytesPerPacket) {
+        String describe() {
+            return describe(scenario, frame, packed);
+        }
+
+        static String describe(Scenario s, int frame, boolean packed) {
+            return s.label + " " + s.jvdpaNetwork + " " + frame + " " + (packed ? "packed" : "split");
+        }
+    }
+
+    /** Rate seen by the front-end, and for jvdpa the workers' allocation over the same seconds. */
+    record Measurement(double mpps, double bytesPerPacket) {}
+
+    /** The measured window: the front-end's last three one-second statistics blocks. */
+    private static final int WINDOW_SECONDS = 3;
 
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 6;
+        List<String> words = args.length > 1 ? List.of(args).subList(1, args.length) : List.of();
         Path dir = Files.createTempDirectory("jvdpa-bench-net");
         List<Row> rows = new ArrayList<>();
         for (Scenario s : Scenario.values()) {
@@ -53,32 +72,42 @@ public final class NetSideBySide {
             int[] frames = s == Scenario.BACKEND_TO_GUEST ? new int[] {64} : new int[] {64, 1500};
             for (int frame : frames) {
                 for (boolean packed : new boolean[] {false, true}) {
-                    double dpdk = measure(dir, s, frame, packed, false, seconds);
-                    double jvdpa = measure(dir, s, frame, packed, true, seconds);
-                    Row row = new Row(s, frame, packed, dpdk, jvdpa);
+                    String description = Row.describe(s, frame, packed);
+                    if (!words.stream().allMatch(description::contains)) {
+                        continue;
+                    }
+                    Measurement dpdk = measure(dir, s, frame, packed, false, seconds);
+                    Measurement jvdpa = measure(dir, s, frame, packed, true, seconds);
+                    Row row = new Row(s, frame, packed, dpdk.mpps(), jvdpa.mpps(), jvdpa.bytesPerPacket());
                     rows.add(row);
-                    System.err.printf(Locale.ROOT, "%s %dB %s: DPDK %.2f Mpps, jvdpa %.2f Mpps%n", s.label, frame,
-                            packed ? "packed" : "split", dpdk, jvdpa);
+                    System.err.printf(Locale.ROOT, "%s: DPDK %.2f Mpps, jvdpa %.2f Mpps, %.2f B/packet allocated%n",
+                            description, dpdk.mpps(), jvdpa.mpps(), jvdpa.bytesPerPacket());
                 }
             }
         }
-        System.out.println("| direction | frame | ring | DPDK vhost (Mpps) | jvdpa (Mpps) | jvdpa / DPDK |");
-        System.out.println("|---|---|---|---|---|---|");
+        System.out.println("| direction | frame | ring | DPDK vhost (Mpps) | jvdpa (Mpps) | jvdpa / DPDK "
+                + "| jvdpa allocation (B/packet, JFR) |");
+        System.out.println("|---|---|---|---|---|---|---|");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "| %s | %d B | %s | %.2f | %.2f | %.2f |%n", r.scenario.label, r.frame,
-                    r.packed ? "packed" : "split", r.dpdkMpps, r.jvdpaMpps,
-                    r.dpdkMpps > 0 ? r.jvdpaMpps / r.dpdkMpps : 0);
+            System.out.printf(Locale.ROOT, "| %s | %d B | %s | %.2f | %.2f | %.2f | %.2f |%n", r.scenario.label,
+                    r.frame, r.packed ? "packed" : "split", r.dpdkMpps, r.jvdpaMpps,
+                    r.dpdkMpps > 0 ? r.jvdpaMpps / r.dpdkMpps : 0, r.bytesPerPacket);
         }
         Files.deleteIfExists(dir.resolve("jvdpa.sock"));
         Files.deleteIfExists(dir.resolve("dpdk.sock"));
+        Files.deleteIfExists(dir.resolve("jvdpa.jfr"));
         Files.deleteIfExists(dir);
     }
 
     /** Mpps as the front-end sees it, averaged over the last stats blocks of a run of {@code seconds}. */
-    private static double measure(Path dir, Scenario s, int frame, boolean packed, boolean jvdpa, int seconds)
-            throws IOException, InterruptedException {
+    private static Measurement measure(Path dir, Scenario s, int frame, boolean packed, boolean jvdpa,
+                                       int seconds) throws IOException, InterruptedException {
         Path socket = dir.resolve(jvdpa ? "jvdpa.sock" : "dpdk.sock");
+        Path recording = dir.resolve("jvdpa.jfr");
         Files.deleteIfExists(socket);
+        Files.deleteIfExists(recording);
+        double mpps;
+        Instant end;
         ManagedProcess jvdpaProcess = null;
         Testpmd backend = null;
         try {
@@ -88,6 +117,7 @@ public final class NetSideBySide {
                         .command(List.of("taskset", "-c", "1", repo.resolve("jvdpa").toString(), "net",
                                 "--socket-path", socket.toString(), "--network", s.jvdpaNetwork, "--poll",
                                 "--log-level", "warn"))
+                        .environment("JVDPA_JAVA_OPTS", WorkerAllocation.jvmOptions(recording))
                         .maxLifetime(Duration.ofMinutes(5)).start();
                 jvdpaProcess.awaitPath(socket, Duration.ofSeconds(120));
             } else {
@@ -98,12 +128,13 @@ public final class NetSideBySide {
             try (Testpmd frontend = Testpmd.virtioUserFrontend(socket).forwardMode(s.frontend).packed(packed)
                     .lcores("0@0,1@0").appArgs("--txpkts=" + frame).name("virtio-user").start()) {
                 Thread.sleep(Duration.ofSeconds(seconds));
-                List<PortStats> last = frontend.recentStats(0, 3);
+                end = Instant.now();
+                List<PortStats> last = frontend.recentStats(0, WINDOW_SECONDS);
                 double sum = 0;
                 for (PortStats p : last) {
                     sum += s.measureRx ? p.rxPps() : p.txPps();
                 }
-                return last.isEmpty() ? 0 : sum / last.size() / 1e6;
+                mpps = last.isEmpty() ? 0 : sum / last.size() / 1e6;
             }
         } finally {
             if (backend != null) {
@@ -115,6 +146,16 @@ public final class NetSideBySide {
                 jvdpaProcess.close();
             }
         }
+        if (!jvdpa) {
+            return new Measurement(mpps, Double.NaN);
+        }
+        WorkerAllocation allocation = WorkerAllocation.read(recording, end, Duration.ofSeconds(WINDOW_SECONDS + 1));
+        double perPacket = mpps > 0 ? allocation.bytesPerSecond() / (mpps * 1e6) : Double.NaN;
+        if (!allocation.sites().isEmpty()) {
+            System.err.println(Row.describe(s, frame, packed) + ": allocation sampled on the workers (bytes, JFR "
+                    + "weight): " + allocation.sites());
+        }
+        return new Measurement(mpps, perPacket);
     }
 
     private NetSideBySide() {}
