@@ -515,14 +515,22 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         if (q.ring == null) {
             return q.base;
         }
-        RingState state = stop(q);
-        boolean packed = VirtioFeatures.has(ackedFeatures, VirtioFeatures.RING_PACKED);
-        q.base = state.toVhostUser(packed);
+        stopKeepingBase(q);
         if (!anyStarted() && active) {
             active = false;
             device.deactivate();
         }
         return q.base;
+    }
+
+    /**
+     * Stops {@code q} and keeps where it stood as the base GET_VRING_BASE answers: QEMU stops a device with
+     * SET_STATUS 0 first and asks for the bases afterwards (vhost_dev_stop), and migrates what it is told.
+     */
+    private void stopKeepingBase(Queue q) {
+        RingState state = stop(q);
+        q.base = state.toVhostUser(VirtioFeatures.has(ackedFeatures, VirtioFeatures.RING_PACKED));
+        LOG.info("{}: queue {} stopped at {}, base {}", name, q.index(), state, q.base);
     }
 
     private void start(Queue q) throws VhostUserException {
@@ -645,7 +653,7 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
     private void stopAll() {
         for (Queue q : queues) {
             if (q.ring != null) {
-                stop(q);
+                stopKeepingBase(q);
             }
         }
         if (active) {

@@ -100,6 +100,39 @@ class DeviceBackendTest {
         }
     }
 
+    /**
+     * QEMU stops a running device with SET_STATUS 0 and only then asks GET_VRING_BASE (vhost_dev_stop); the base
+     * it gets is what it migrates, so it must be where the ring stood, not where it started.
+     */
+    @ParameterizedTest(name = "{0} ring")
+    @CsvSource({"split", "packed"})
+    void ringsStoppedByStatusZeroStillReportWhereTheyStood(String ring) throws Exception {
+        long wanted = VERSION_1 | (ring.equals("packed") ? RING_PACKED : 0) | 1L << 3;
+        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(wanted, ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            s.driverOk();
+            UsedBuffer used = new UsedBuffer();
+            long out = s.ram().allocate(8, 16);
+            long in = s.ram().allocate(8, 16);
+            for (int i = 0; i < 10; i++) {
+                assertThat(r.queue().post(new long[] {out, in}, new int[] {8, 8}, 1, 1, i)).isTrue();
+                r.publishAndKick();
+                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+                while (!r.queue().reap(used)) {
+                    assertThat(System.nanoTime()).as("reply to request %d", i).isLessThan(deadline);
+                    Thread.onSpinWait();
+                }
+            }
+            s.frontend().setStatus(0);
+            assertThat(device.deactivations).as("the device stopped on status 0").isEqualTo(1);
+            // Split: the next avail index; packed: the next descriptor position, avail wrap counter still set.
+            long expected = ring.equals("packed") ? 20 | 1L << 15 | (20L | 1L << 15) << 16 : 10;
+            assertThat(s.frontend().getVringBase(0)).isEqualTo(expected);
+        }
+    }
+
     @Test
     void legacyBigEndianIsRefusedByAnLittleEndianOnlyProfile() throws Exception {
         try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.LE_ONLY));
