@@ -73,7 +73,7 @@ public class VirtqueueBenchmark {
         MemorySegment data = arena.allocate(1 << 20, 4096);
         GuestMemory memory = GuestMemory.of(GuestRegion.of(DATA_GPA, 0x7f00_0000_0000L, data));
         driver = DriverQueue.create(features, areas, RingState.initial());
-        device = DeviceQueue.create(features, areas, memory, DirtyLog.NONE, 0, RingState.initial());
+        device = DeviceQueue.create(features, areas, memory, DirtyLog.NONE, 0, 0, RingState.initial());
     }
 
     @TearDown(Level.Trial)

@@ -407,8 +407,21 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             if (addr.desc() != q.addr.desc() || addr.avail() != q.addr.avail() || addr.used() != q.addr.used()) {
                 throw new VhostUserException("SET_VRING_ADDR moves queue " + addr.index() + " while it runs");
             }
+            long logAddr;
+            try {
+                logAddr = RingFactory.logAddress(addr, memory.current(),
+                        VirtioFeatures.has(ackedFeatures, VirtioFeatures.RING_PACKED));
+            } catch (GuestMemoryException e) {
+                throw new VhostUserException("SET_VRING_ADDR for queue " + addr.index() + ": " + e.getMessage());
+            }
             q.addr = addr;
-            reopen(q, memory.current());
+            // The same ring object, changed in place: devices hold on to the ring they were started with, and
+            // a new one would leave them driving a copy whose position nobody reads at GET_VRING_BASE.
+            q.worker.run(() -> {
+                if (q.ring != null) {
+                    q.ring.setLogAddress(logAddr);
+                }
+            });
             return;
         }
         q.addr = addr;

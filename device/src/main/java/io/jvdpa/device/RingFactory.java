@@ -30,9 +30,8 @@ final class RingFactory {
                     : new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 6 + 2L * n),
                             memory.sliceUser(a.used(), 6 + 8L * n));
             areas.check(vf);
-            long logAddr = packed ? memory.userToGuest(a.desc())
-                    : a.logUsed() ? a.log() : memory.userToGuest(a.used());
-            DeviceQueue ring = DeviceQueue.create(vf, areas, memory, log, logAddr, state);
+            DeviceQueue ring = DeviceQueue.create(vf, areas, memory, log, logAddress(a, memory, packed),
+                    memory.userToGuest(a.used()), state);
             ring.setLabel("queue " + q.index());
             ring.setBrokenListener(onBroken);
             return ring;
@@ -40,5 +39,13 @@ final class RingFactory {
             throw new VhostUserException("queue %d (size %d, desc 0x%x, avail 0x%x, used 0x%x): %s"
                     .formatted(q.index(), n, a.desc(), a.avail(), a.used(), e.getMessage()));
         }
+    }
+
+    /**
+     * Where the ring's device-written area is logged: a split ring's used ring at the address the front-end gave
+     * with VHOST_VRING_F_LOG (or its own), a packed ring's descriptors at theirs.
+     */
+    static long logAddress(VringAddr a, GuestMemory memory, boolean packed) throws GuestMemoryException {
+        return packed ? memory.userToGuest(a.desc()) : a.logUsed() ? a.log() : memory.userToGuest(a.used());
     }
 }

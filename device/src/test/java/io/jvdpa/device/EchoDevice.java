@@ -17,6 +17,9 @@ final class EchoDevice implements VirtioDevice {
     private final DescriptorChain chain = new DescriptorChain();
     private final byte[] buffer = new byte[65536];
     private volatile DeviceContext context;
+    /** Whether process() uses the ring handed over at queueStarted, as the net device does, or asks each time. */
+    private final boolean holdsRing;
+    private final DeviceQueue[] held = new DeviceQueue[2];
     volatile int activations;
     volatile int deactivations;
 
@@ -58,9 +61,27 @@ final class EchoDevice implements VirtioDevice {
         activations++;
     }
 
+    EchoDevice() {
+        this(false);
+    }
+
+    EchoDevice(boolean holdsRing) {
+        this.holdsRing = holdsRing;
+    }
+
+    @Override
+    public void queueStarted(Queue queue) {
+        held[queue.index()] = queue.ring();
+    }
+
+    @Override
+    public void queueStopped(Queue queue) {
+        held[queue.index()] = null;
+    }
+
     @Override
     public void process(Queue queue) {
-        DeviceQueue ring = queue.ring();
+        DeviceQueue ring = holdsRing ? held[queue.index()] : queue.ring();
         Endianness order = context.driver().deviceOrder();
         while (ring.pop(chain)) {
             ChainReader in = chain.reader();

@@ -21,11 +21,14 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.BitSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** The framework's other ways of running: busy-poll workers, client mode, dirty logging for migration. */
 class FrameworkModesTest {
     private static final long VERSION_1 = 1L << 32;
     private static final long LOG_ALL = 1L << 26;
+    private static final long RING_PACKED = 1L << 34;
     private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
 
     @Test
@@ -90,6 +93,44 @@ class FrameworkModesTest {
             assertThat(dirty.cardinality()).isGreaterThanOrEqualTo(2);
             long bufferPages = dirty.cardinality();
             assertThat(bufferPages).isLessThan(8);
+        } finally {
+            Files.deleteIfExists(dir.resolve("s"));
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * QEMU turns logging on for migration while the rings run: LOG_ALL in SET_FEATURES, then SET_VRING_ADDR with
+     * the log flag. The ring a device holds (as the net device does) must stay the ring whose writes are logged
+     * and whose position GET_VRING_BASE reports at the end.
+     */
+    @ParameterizedTest(name = "{0} ring")
+    @CsvSource({"split", "packed"})
+    void loggingTurnedOnWhileTheRingRunsKeepsTheRingTheDeviceHolds(String ring) throws Exception {
+        Path dir = Files.createTempDirectory("jvdpa-log");
+        boolean packed = ring.equals("packed");
+        long logSize = ((GuestRam.GUEST_BASE >>> 12) + 256) / 8 + 1;
+        try (Worker worker = new Worker("log-worker", false);
+             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
+                     new DeviceBackend("echo0", new EchoDevice(true), DeviceProfile.DEFAULT, new Worker[] {worker}),
+                     "echo0");
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20);
+             Fd logFd = MemFd.create("dirty-log", logSize);
+             Mapping log = Mapping.map(logFd, 0, logSize)) {
+            s.negotiate(VERSION_1 | (packed ? RING_PACKED : 0), ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            for (int i = 0; i < 5; i++) {
+                roundTrip(s, r, i, true);
+            }
+            s.startDirtyLog(logFd, logSize);
+            long in = 0;
+            for (int i = 5; i < 10; i++) {
+                in = roundTrip(s, r, i, true);
+            }
+            BitSet dirty = BitSet.valueOf(log.segment().toArray(ValueLayout.JAVA_BYTE));
+            assertThat(dirty.get((int) (in >>> 12))).as("page of a buffer written after logging began").isTrue();
+            // Split: the next avail index; packed: the next descriptor position (two descriptors per request).
+            assertThat(s.frontend().getVringBase(0) & 0x7fff).isEqualTo(packed ? 20 : 10);
         } finally {
             Files.deleteIfExists(dir.resolve("s"));
             Files.deleteIfExists(dir);

@@ -167,12 +167,12 @@ class InflightTrackerTest {
         /** A device (re)starting as after a reconnect: the front-end's base is stale, the area tells the truth. */
         Device start() {
             RingState base = packed ? RingState.fromVhostUser(0x8000, true) : RingState.fromVhostUser(usedIdx(), false);
-            DeviceQueue ring = DeviceQueue.create(features, areas, memory, DirtyLog.NONE, GPA, base);
+            DeviceQueue ring = DeviceQueue.create(features, areas, memory, DirtyLog.NONE, GPA, GPA, base);
             InflightTracker tracker = packed ? new PackedInflight(area, SIZE, "test", areas.descriptors())
                     : new SplitInflight(area, SIZE, "test");
             RingState resumed = tracker.recover(ring.state());
             if (!resumed.equals(ring.state())) {
-                ring = DeviceQueue.create(features, areas, memory, DirtyLog.NONE, GPA, resumed);
+                ring = DeviceQueue.create(features, areas, memory, DirtyLog.NONE, GPA, GPA, resumed);
             }
             Queue q = new Queue(0);
             q.ring = ring;

@@ -2,6 +2,7 @@ package io.jvdpa.vhostuser;
 
 import io.jvdpa.memory.Endianness;
 import io.jvdpa.sys.EventFd;
+import io.jvdpa.sys.Fd;
 import io.jvdpa.virtqueue.DriverQueue;
 import io.jvdpa.virtqueue.RingLayout;
 import io.jvdpa.virtqueue.RingState;
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 /**
  * A complete front-end in a few calls, as QEMU would drive a back-end for one guest: negotiate, share guest
@@ -21,10 +24,13 @@ public final class DriverSession implements AutoCloseable {
     private static final long VERSION_1 = 1L << 32;
     private static final long RING_PACKED = 1L << 34;
     private static final long PROTOCOL_FEATURES = 1L << 30;
+    private static final long LOG_ALL = 1L << 26;
 
     private final Frontend frontend;
     private final GuestRam ram;
     private final List<DriverRing> rings = new ArrayList<>();
+    /** Each ring's addresses as given, and the guest-physical address of its device area. */
+    private final Map<Integer, RingAddresses> addresses = new TreeMap<>();
     private long features;
     private long offered;
     private long protocolFeatures;
@@ -118,8 +124,10 @@ public final class DriverSession implements AutoCloseable {
         if (legacy() && (protocolFeatures & ProtocolFeature.CROSS_ENDIAN.mask()) != 0) {
             frontend.setVringEndian(index, order == Endianness.BIG);
         }
-        frontend.setVringAddr(new VringAddr(index, 0, ram.userAddr(block + layout.descOffset()),
-                ram.userAddr(block + layout.deviceOffset()), ram.userAddr(block + layout.driverOffset()), 0));
+        VringAddr addr = new VringAddr(index, 0, ram.userAddr(block + layout.descOffset()),
+                ram.userAddr(block + layout.deviceOffset()), ram.userAddr(block + layout.driverOffset()), 0);
+        frontend.setVringAddr(addr);
+        addresses.put(index, new RingAddresses(addr, block + layout.deviceOffset()));
         frontend.setVringCall(index, call.fd());
         frontend.setVringKick(index, kick.fd());
         if ((features & PROTOCOL_FEATURES) != 0) {
@@ -129,6 +137,23 @@ public final class DriverSession implements AutoCloseable {
         rings.add(ring);
         return ring;
     }
+
+    /**
+     * Turns dirty logging on while the rings run, in the order QEMU does when a migration starts
+     * (vhost_dev_set_log): SET_LOG_BASE with the log's fd, SET_FEATURES with LOG_ALL added, then SET_VRING_ADDR
+     * again for every ring, unchanged but for VHOST_VRING_F_LOG and the used ring's guest-physical address.
+     */
+    public void startDirtyLog(Fd logFd, long logSize) throws IOException, VhostUserException {
+        frontend.setLogBase(logSize, 0, logFd);
+        features |= LOG_ALL;
+        frontend.setFeatures(features);
+        for (RingAddresses r : addresses.values()) {
+            VringAddr a = r.addr();
+            frontend.setVringAddr(new VringAddr(a.index(), VringAddr.F_LOG, a.desc(), a.used(), a.avail(), r.deviceArea()));
+        }
+    }
+
+    private record RingAddresses(VringAddr addr, long deviceArea) {}
 
     /**
      * Tells the back-end the driver is ready, as a guest's DRIVER_OK would (only with the STATUS protocol

@@ -18,7 +18,7 @@ abstract sealed class BaseDeviceQueue implements DeviceQueue permits SplitDevice
     final int size;
     final Endianness order;
     final QueueCounters counters = new QueueCounters();
-    final long logAddr;
+    long logAddr;
     volatile GuestMemory memory;
     DirtyLog log;
     private volatile boolean broken;
@@ -73,6 +73,11 @@ abstract sealed class BaseDeviceQueue implements DeviceQueue permits SplitDevice
     @Override
     public final void setDirtyLog(DirtyLog log) {
         this.log = Objects.requireNonNull(log, "log");
+    }
+
+    @Override
+    public final void setLogAddress(long logAddr) {
+        this.logAddr = logAddr;
     }
 
     @Override

@@ -30,14 +30,16 @@ public sealed interface DeviceQueue permits BaseDeviceQueue {
      * @param log     where written guest pages are recorded while migrating ({@link DirtyLog#NONE} otherwise)
      * @param logAddr guest-physical address of the area the device writes: the used ring (split) or the
      *                descriptor ring (packed)
+     * @param deviceAreaAddr guest-physical address of the device area: a packed ring's device event suppression
+     *                structure, which the device writes too (a split ring's is the used ring, logged at logAddr)
      * @param start   where to resume (GET/SET_VRING_BASE)
      * @throws IllegalArgumentException if an area is too small or misaligned for the queue
      */
     static DeviceQueue create(VirtqueueFeatures features, RingAreas areas, GuestMemory memory, DirtyLog log,
-            long logAddr, RingState start) {
+            long logAddr, long deviceAreaAddr, RingState start) {
         return features.packed()
                 ? new PackedDeviceQueue(features, areas.descriptors(), areas.driverArea(), areas.deviceArea(), memory,
-                        log, logAddr, start)
+                        log, logAddr, deviceAreaAddr, start)
                 : new SplitDeviceQueue(features, areas.descriptors(), areas.driverArea(), areas.deviceArea(), memory,
                         log, logAddr, start);
     }
@@ -130,6 +132,12 @@ public sealed interface DeviceQueue permits BaseDeviceQueue {
     void setMemory(GuestMemory memory);
 
     void setDirtyLog(DirtyLog log);
+
+    /**
+     * Moves where the device-written ring area is logged (split: the used ring, at the address the front-end gives
+     * with VHOST_VRING_F_LOG; packed: the descriptor ring), without touching the ring's state.
+     */
+    void setLogAddress(long logAddr);
 
     /** A name for log lines (e.g. "net0 rx 0"). */
     void setLabel(String label);

@@ -22,6 +22,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     private final MemorySegment ring;
     private final MemorySegment driverEvent;
     private final MemorySegment deviceEvent;
+    private final long deviceEventAddr;
     private final boolean eventIdx;
     private final boolean indirectDesc;
 
@@ -41,7 +42,8 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     private int inFlight;
 
     public PackedDeviceQueue(VirtqueueFeatures features, MemorySegment descRing, MemorySegment driverEventArea,
-            MemorySegment deviceEventArea, GuestMemory memory, DirtyLog log, long descRingAddr, RingState start) {
+            MemorySegment deviceEventArea, GuestMemory memory, DirtyLog log, long descRingAddr, long deviceEventAddr,
+            RingState start) {
         super(features, memory, log, descRingAddr);
         if (!features.packed()) {
             throw new IllegalArgumentException("features describe a split ring, not a packed one");
@@ -54,6 +56,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
         this.ring = descRing;
         this.driverEvent = driverEventArea;
         this.deviceEvent = deviceEventArea;
+        this.deviceEventAddr = deviceEventAddr;
         this.eventIdx = features.eventIdx();
         this.indirectDesc = features.indirectDesc();
         this.nextAvail = start.nextAvail();
@@ -333,6 +336,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     private void disableNotificationsUnguarded() {
         notifyEnabled = false;
         order.putU16Opaque(deviceEvent, EVENT_FLAGS, PackedRing.RING_EVENT_FLAGS_DISABLE);
+        logDeviceEvent(EVENT_FLAGS);
     }
 
     @Override
@@ -353,6 +357,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
         } else {
             order.putU16Opaque(deviceEvent, EVENT_FLAGS, PackedRing.RING_EVENT_FLAGS_ENABLE);
         }
+        logDeviceEvent(EVENT_FLAGS);
         VarHandle.fullFence();
         if (isBroken()) {
             return false;
@@ -364,6 +369,18 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     /** Asks for a kick when the descriptor at our next position is made available. */
     private void writeEventDesc() {
         order.putU16Opaque(deviceEvent, EVENT_OFF_WRAP, nextAvail | (availWrap ? 1 << PackedRing.EVENT_WRAP_BIT : 0));
+        logDeviceEvent(EVENT_OFF_WRAP);
+    }
+
+    /**
+     * The device event suppression structure is device-written guest memory like the used descriptors: a stale
+     * copy after migration would tell the driver not to kick a ring the new device waits on.
+     */
+    private void logDeviceEvent(long offset) {
+        DirtyLog l = log;
+        if (l.enabled()) {
+            l.mark(deviceEventAddr + offset, 2);
+        }
     }
 
     @Override

@@ -115,4 +115,39 @@ class ChainCursorTest {
             assertThat(marks).noneMatch(m -> m.gpa() == buf && m.len() == 16);
         }
     }
+
+    @Test
+    void aPackedRingLogsItsUsedDescriptorsAndItsDeviceEventArea() {
+        List<Mark> marks = new ArrayList<>();
+        DirtyLog log = new DirtyLog() {
+            @Override
+            public void mark(long gpa, long len) {
+                marks.add(new Mark(gpa, len));
+            }
+
+            @Override
+            public boolean enabled() {
+                return true;
+            }
+        };
+        VirtqueueFeatures f = VirtqueueFeatures.packed(8, Endianness.LITTLE).withEventIdx(true);
+        try (GuestFixture g = new GuestFixture(f, false)) {
+            DriverQueue driver = g.driver(RingState.initial());
+            DeviceQueue device = g.device(RingState.initial(), log);
+            long buf = g.allocate(16);
+            driver.post1(buf, 16, true, 1);
+            driver.publish();
+            DescriptorChain chain = new DescriptorChain();
+            device.disableNotifications();
+            assertThat(device.pop(chain)).isTrue();
+            chain.writer().write(new byte[10], 0, 10);
+            device.addUsed(chain);
+            device.publishUsed();
+            device.enableNotifications();
+            long descRing = g.ringGpa + g.layout.descOffset();
+            long deviceEvent = g.ringGpa + g.layout.deviceOffset();
+            assertThat(marks).contains(new Mark(buf, 10), new Mark(descRing, Desc.SIZE),
+                    new Mark(deviceEvent + PackedRing.EVENT_FLAGS, 2), new Mark(deviceEvent + PackedRing.EVENT_OFF_WRAP, 2));
+        }
+    }
 }

@@ -74,7 +74,7 @@ class ChainParsingFuzzTest {
             }
 
             DeviceQueue queue = DeviceQueue.create(features, areas, memory, DirtyLog.NONE, GPA_A + layout.deviceOffset(),
-                    start);
+                    GPA_A + layout.deviceOffset(), start);
             DescriptorChain chain = new DescriptorChain();
             byte[] scratch = new byte[256];
             for (int round = 0; round < 2 * size + 2 && !queue.isBroken(); round++) {

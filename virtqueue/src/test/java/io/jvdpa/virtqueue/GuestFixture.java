@@ -63,7 +63,8 @@ final class GuestFixture implements AutoCloseable {
     }
 
     DeviceQueue device(RingState start, DirtyLog log) {
-        return DeviceQueue.create(features, areas, memory, log, ringGpa + layout.deviceOffset(), start);
+        long logAddr = ringGpa + (features.packed() ? layout.descOffset() : layout.deviceOffset());
+        return DeviceQueue.create(features, areas, memory, log, logAddr, ringGpa + layout.deviceOffset(), start);
     }
 
     /** Hands out {@code len} bytes of buffer space that no earlier allocation since {@link #resetData} uses. */

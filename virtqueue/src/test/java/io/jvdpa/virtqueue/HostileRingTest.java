@@ -282,7 +282,7 @@ class HostileRingTest {
         RingLayout layout = RingLayout.of(features);
         RingAreas areas = layout.areas(g.arena.allocate(layout.byteSize(), 4096));
         DriverQueue driver = DriverQueue.create(features, areas, RingState.initial());
-        DeviceQueue device = DeviceQueue.create(features, areas, g.memory, DirtyLog.NONE, 0, RingState.initial());
+        DeviceQueue device = DeviceQueue.create(features, areas, g.memory, DirtyLog.NONE, 0, 0, RingState.initial());
         long buf = g.dataStart + 0x8000;
         assertThat(driver.post1(buf, 128, true, 42)).isTrue();
         driver.publish();

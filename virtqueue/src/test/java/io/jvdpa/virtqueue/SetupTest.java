@@ -60,8 +60,8 @@ class SetupTest {
 
             VirtqueueFeatures p = VirtqueueFeatures.packed(16, Endianness.LITTLE);
             assertThatThrownBy(() -> new PackedDeviceQueue(p, desc, block.asSlice(1026, 4), used, mem, DirtyLog.NONE,
-                    0, RingState.initial())).hasMessageContaining("driver event suppression").hasMessageContaining("4-byte");
-            assertThatThrownBy(() -> new PackedDeviceQueue(p, desc, avail, used, mem, DirtyLog.NONE, 0,
+                    0, 0, RingState.initial())).hasMessageContaining("driver event suppression").hasMessageContaining("4-byte");
+            assertThatThrownBy(() -> new PackedDeviceQueue(p, desc, avail, used, mem, DirtyLog.NONE, 0, 0,
                     RingState.packed(16, true, 0, true))).hasMessageContaining("outside the ring");
             assertThatThrownBy(() -> new SplitDeviceQueue(p, desc, avail, used, mem, DirtyLog.NONE, 0,
                     RingState.initial())).hasMessageContaining("packed ring, not a split one");
@@ -79,7 +79,7 @@ class SetupTest {
             GuestMemory mem = GuestMemory.of(GuestRegion.of(0x100000, 0, data));
             RingState start = packed ? RingState.packed(32767, true, 32767, true) : RingState.split(0xFFFF, 0xFFFF);
             DriverQueue driver = DriverQueue.create(f, areas, start);
-            DeviceQueue device = DeviceQueue.create(f, areas, mem, DirtyLog.NONE, 0, start);
+            DeviceQueue device = DeviceQueue.create(f, areas, mem, DirtyLog.NONE, 0, 0, start);
             DescriptorChain chain = new DescriptorChain();
             UsedBuffer used = new UsedBuffer();
             for (int i = 0; i < 3; i++) {
