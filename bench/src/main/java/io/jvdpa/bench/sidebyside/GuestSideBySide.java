@@ -20,12 +20,17 @@ import java.time.Duration;
 import java.time.LocalDate;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.SortedMap;
 import java.util.SplittableRandom;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -56,6 +61,17 @@ public final class GuestSideBySide {
     private static final int DOWN_PORT = 5002;
     /** The guest's monotonic clock in ns: line 3 of /proc/timer_list is "now at N nsecs" (busybox date has no %N). */
     private static final String GUEST_NOW = "$(sed -n '3{s/[^0-9]//g;p;q}' /proc/timer_list)";
+
+    /** The net feature bits worth naming when two rows differ (VIRTIO 1.2 §5.1.3, §6). */
+    private static final SortedMap<Integer, String> NET_FEATURES = names(Map.ofEntries(Map.entry(0, "CSUM"),
+            Map.entry(1, "GUEST_CSUM"), Map.entry(7, "GUEST_TSO4"), Map.entry(8, "GUEST_TSO6"),
+            Map.entry(11, "HOST_TSO4"), Map.entry(12, "HOST_TSO6"), Map.entry(15, "MRG_RXBUF"),
+            Map.entry(27, "ANY_LAYOUT"), Map.entry(28, "INDIRECT_DESC"), Map.entry(29, "EVENT_IDX"),
+            Map.entry(32, "VERSION_1"), Map.entry(34, "RING_PACKED")));
+    /** The blk feature bits worth naming (VIRTIO 1.2 §5.2.3, §6). */
+    private static final SortedMap<Integer, String> BLK_FEATURES = names(Map.ofEntries(Map.entry(2, "SEG_MAX"),
+            Map.entry(9, "FLUSH"), Map.entry(27, "ANY_LAYOUT"), Map.entry(28, "INDIRECT_DESC"),
+            Map.entry(29, "EVENT_IDX"), Map.entry(32, "VERSION_1"), Map.entry(34, "RING_PACKED")));
 
     enum Kind {
         X86_MODERN("x86 modern", GuestArch.X86_64, VirtioMode.MODERN_ONLY, false),
@@ -132,6 +148,8 @@ public final class GuestSideBySide {
         QemuGuest guest;
         boolean hasFio;
         boolean namespaceCreated;
+        /** The guest's view of each device's negotiated features, by virtio device ID. */
+        final Map<Integer, String> features = new TreeMap<>();
 
         Rig(Kind kind, String namespace, Path image) {
             this.kind = kind;
@@ -164,6 +182,8 @@ public final class GuestSideBySide {
     /** samples[kind][workload][round], NaN where the measurement failed or does not apply. */
     private final Map<Kind, Map<Workload, double[]>> samples = new EnumMap<>(Kind.class);
     private final byte[] downData = new byte[BULK];
+    /** The 1-minute load average at each counted measurement: what else the machine was doing meanwhile. */
+    private final List<Double> loads = new ArrayList<>();
 
     private GuestSideBySide(int rounds, Path work, Path shm, List<String> jvdpaCommand) {
         this.rounds = rounds;
@@ -193,21 +213,33 @@ public final class GuestSideBySide {
         Path root = RepoRoot.find();
         Path work = Files.createTempDirectory("jvdpa-bench-guest");
         Path shm = Files.createTempDirectory(Path.of("/dev/shm"), "jvdpa-bench-guest");
+        List<String> jvdpa;
         try {
-            List<String> jvdpa = snapshotJvdpa(root, work);
-            GuestSideBySide bench = new GuestSideBySide(rounds, work, shm, jvdpa);
-            try {
-                bench.setUp();
-                bench.run();
-            } finally {
-                bench.tearDown();
-            }
-            Duration took = Duration.ofNanos(System.nanoTime() - begin);
-            System.out.print(bench.report(built, loadBefore, loadAverage(), took));
-        } finally {
+            jvdpa = snapshotJvdpa(root, work);
+        } catch (IOException | RuntimeException e) {
             deleteTree(shm);
             deleteTree(work);
+            throw e;
         }
+        GuestSideBySide bench = new GuestSideBySide(rounds, work, shm, jvdpa);
+        // Also on ^C: the namespaces and the tmpfs images would otherwise outlive the run.
+        AtomicBoolean cleaned = new AtomicBoolean();
+        Runnable cleanUp = () -> {
+            if (cleaned.compareAndSet(false, true)) {
+                bench.tearDown();
+                deleteTree(shm);
+                deleteTree(work);
+            }
+        };
+        Runtime.getRuntime().addShutdownHook(new Thread(cleanUp, "gbench-clean-up"));
+        try {
+            bench.setUp();
+            bench.run();
+        } finally {
+            cleanUp.run();
+        }
+        Duration took = Duration.ofNanos(System.nanoTime() - begin);
+        System.out.print(bench.report(built, loadBefore, loadAverage(), took));
     }
 
     /**
@@ -278,7 +310,9 @@ public final class GuestSideBySide {
         g.execOk("ping -c 3 -W 5 " + k.hostIp() + " > /dev/null", SHORT);
         g.execOk("dd if=/dev/urandom of=/tmp/up bs=1M count=" + BULK / MIB + " 2>/dev/null", LONG);
         rig.hasFio = rig.blk != null && g.exec("command -v fio", SHORT).succeeded();
-        progress("%s booted in %d ms (fio %s)", k.label, g.bootTime().toMillis(), rig.hasFio ? "present" : "absent");
+        progress("%s booted in %d ms (fio %s); net: %s; blk: %s", k.label, g.bootTime().toMillis(),
+                rig.hasFio ? "present" : "absent", named(rig.features.get(GuestVirtioDevice.NET), NET_FEATURES),
+                named(rig.features.get(GuestVirtioDevice.BLOCK), BLK_FEATURES));
     }
 
     /** The guest's own sysfs must say it runs the driver kind the row is named after. */
@@ -291,6 +325,7 @@ public final class GuestSideBySide {
                     + expected + ": " + devices);
         }
         for (GuestVirtioDevice d : devices) {
+            rig.features.put(d.deviceId(), d.features());
             boolean packed = d.hasFeature(GuestVirtioDevice.RING_PACKED);
             if (!d.driverOk() || d.modern() == k.legacy() || packed != (k.mode == VirtioMode.PACKED)) {
                 throw new IllegalStateException(k.label + ": the guest's driver is not of this kind: " + d);
@@ -318,6 +353,7 @@ public final class GuestSideBySide {
                     progress("[%s] %s, %s: %.1f %s", tag, w.label, k.label, value, w.unit);
                     if (round > 0) {
                         samples.get(k).get(w)[round - 1] = value;
+                        loads.add(oneMinuteLoad());
                     }
                 }
             }
@@ -594,7 +630,32 @@ public final class GuestSideBySide {
                 + "built from %s; MB = 10^6 bytes. Machine: %s, %d CPUs, %s; load average %s at the start, %s at the "
                 + "end. Run took %d min.%n", rounds, LocalDate.now(), built, cpuModel(),
                 Runtime.getRuntime().availableProcessors(), qemuVersion(), loadBefore, loadAfter, took.toMinutes()));
+        Stats load = Stats.of(loads.stream().mapToDouble(Double::doubleValue).toArray());
+        if (load.n > 0) {
+            t.append(String.format(Locale.ROOT, "1-minute load average at the measurements: median %.1f, %.1f - %.1f.%n",
+                    load.median, load.min, load.max));
+        }
         t.append('\n');
+        t.append("Negotiated, as the guests saw it: ");
+        List<String> negotiated = new ArrayList<>();
+        for (Kind k : Kind.values()) {
+            Rig rig = rigs.get(k);
+            if (rig == null) {
+                continue;
+            }
+            if (k == k.baseline()) {
+                negotiated.add(String.format(Locale.ROOT, "%s net %s, blk %s", k.label,
+                        named(rig.features.get(GuestVirtioDevice.NET), NET_FEATURES), named(rig.features.get(GuestVirtioDevice.BLOCK), BLK_FEATURES)));
+            } else {
+                Rig base = rigs.get(k.baseline());
+                String net = difference(rig.features.get(GuestVirtioDevice.NET),
+                        base == null ? null : base.features.get(GuestVirtioDevice.NET), NET_FEATURES);
+                String blk = rig.blk == null ? "" : ", blk " + difference(rig.features.get(GuestVirtioDevice.BLOCK),
+                        base == null ? null : base.features.get(GuestVirtioDevice.BLOCK), BLK_FEATURES);
+                negotiated.add(k.label + " against modern: net " + net + blk);
+            }
+        }
+        t.append(String.join("; ", negotiated)).append(".\n\n");
         if (baselineSpreads.isEmpty()) {
             t.append("Noise: one round per row, so no spread to judge a 5% difference against.\n");
         } else {
@@ -668,6 +729,49 @@ public final class GuestSideBySide {
         }
     }
 
+    private static double oneMinuteLoad() {
+        try {
+            return Double.parseDouble(Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+")[0]);
+        } catch (IOException | NumberFormatException e) {
+            return Double.NaN;
+        }
+    }
+
+    private static SortedMap<Integer, String> names(Map<Integer, String> byBit) {
+        return Collections.unmodifiableSortedMap(new TreeMap<>(byBit));
+    }
+
+    /** The named bits set in a features string as the guest prints it (character i is bit i). */
+    private static String named(String bits, SortedMap<Integer, String> names) {
+        if (bits == null) {
+            return "-";
+        }
+        List<String> set = new ArrayList<>();
+        for (Map.Entry<Integer, String> e : names.entrySet()) {
+            if (e.getKey() < bits.length() && bits.charAt(e.getKey()) == '1') {
+                set.add(e.getValue());
+            }
+        }
+        return String.join(" ", set);
+    }
+
+    /** What a row negotiated beyond (+) or short of (-) its modern row, among the named bits. */
+    private static String difference(String mine, String modern, SortedMap<Integer, String> names) {
+        if (mine == null || modern == null) {
+            return "";
+        }
+        List<String> out = new ArrayList<>();
+        for (Map.Entry<Integer, String> e : names.entrySet()) {
+            int bit = e.getKey();
+            boolean a = bit < mine.length() && mine.charAt(bit) == '1';
+            boolean b = bit < modern.length() && modern.charAt(bit) == '1';
+            if (a != b) {
+                out.add((a ? "+" : "-") + e.getValue());
+            }
+        }
+        return out.isEmpty() ? "the same named features" : String.join(" ", out);
+    }
+
     private static String loadAverage() {
         try {
             String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
@@ -712,7 +816,7 @@ public final class GuestSideBySide {
 
     private static void deleteTree(Path dir) {
         try (var walk = Files.walk(dir)) {
-            walk.sorted(java.util.Comparator.reverseOrder()).forEach(p -> {
+            walk.sorted(Comparator.reverseOrder()).forEach(p -> {
                 try {
                     Files.deleteIfExists(p);
                 } catch (IOException e) {
