@@ -109,6 +109,54 @@ abstract sealed class BaseDeviceQueue implements DeviceQueue permits SplitDevice
         }
     }
 
+    // The ring operations below run on the event loop: whatever goes wrong inside them breaks this queue only.
+
+    @Override
+    public final void publishUsed() {
+        try {
+            publishUsedUnguarded();
+        } catch (RuntimeException e) {
+            internalError("publishUsed", e);
+        }
+    }
+
+    @Override
+    public final boolean needsNotification() {
+        try {
+            return needsNotificationUnguarded();
+        } catch (RuntimeException e) {
+            internalError("needsNotification", e);
+            return false;
+        }
+    }
+
+    @Override
+    public final void disableNotifications() {
+        try {
+            disableNotificationsUnguarded();
+        } catch (RuntimeException e) {
+            internalError("disableNotifications", e);
+        }
+    }
+
+    @Override
+    public final boolean enableNotifications() {
+        try {
+            return enableNotificationsUnguarded();
+        } catch (RuntimeException e) {
+            internalError("enableNotifications", e);
+            return false;
+        }
+    }
+
+    abstract void publishUsedUnguarded();
+
+    abstract boolean needsNotificationUnguarded();
+
+    abstract void disableNotificationsUnguarded();
+
+    abstract boolean enableNotificationsUnguarded();
+
     /** An unexpected exception inside the ring code: break the queue rather than let it reach the event loop. */
     final void internalError(String where, RuntimeException e) {
         LOG.warn("{}: unexpected failure in {}", label, where, e);

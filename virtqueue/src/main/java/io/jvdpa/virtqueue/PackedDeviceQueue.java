@@ -255,15 +255,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    public void publishUsed() {
-        try {
-            publishUsedUnguarded();
-        } catch (RuntimeException e) {
-            internalError("publishUsed", e);
-        }
-    }
-
-    private void publishUsedUnguarded() {
+    void publishUsedUnguarded() {
         if (pendingFlagsOffset < 0) {
             return;
         }
@@ -273,16 +265,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    public boolean needsNotification() {
-        try {
-            return needsNotificationUnguarded();
-        } catch (RuntimeException e) {
-            internalError("needsNotification", e);
-            return false;
-        }
-    }
-
-    private boolean needsNotificationUnguarded() {
+    boolean needsNotificationUnguarded() {
         int advanced = publishedSinceSignal;
         if (advanced == 0 || pendingFlagsOffset >= 0) {
             return false;
@@ -325,31 +308,14 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    public void disableNotifications() {
-        try {
-            disableNotificationsUnguarded();
-        } catch (RuntimeException e) {
-            internalError("disableNotifications", e);
-        }
-    }
-
-    private void disableNotificationsUnguarded() {
+    void disableNotificationsUnguarded() {
         notifyEnabled = false;
         order.putU16Opaque(deviceEvent, EVENT_FLAGS, PackedRing.RING_EVENT_FLAGS_DISABLE);
         logDeviceEvent(EVENT_FLAGS);
     }
 
     @Override
-    public boolean enableNotifications() {
-        try {
-            return enableNotificationsUnguarded();
-        } catch (RuntimeException e) {
-            internalError("enableNotifications", e);
-            return false;
-        }
-    }
-
-    private boolean enableNotificationsUnguarded() {
+    boolean enableNotificationsUnguarded() {
         notifyEnabled = true;
         if (eventIdx) {
             writeEventDesc();

@@ -241,15 +241,7 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    public void publishUsed() {
-        try {
-            publishUsedUnguarded();
-        } catch (RuntimeException e) {
-            internalError("publishUsed", e);
-        }
-    }
-
-    private void publishUsedUnguarded() {
+    void publishUsedUnguarded() {
         if (unpublished == 0) {
             return;
         }
@@ -261,16 +253,7 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    public boolean needsNotification() {
-        try {
-            return needsNotificationUnguarded();
-        } catch (RuntimeException e) {
-            internalError("needsNotification", e);
-            return false;
-        }
-    }
-
-    private boolean needsNotificationUnguarded() {
+    boolean needsNotificationUnguarded() {
         if (publishedSinceSignal == 0) {
             return false;
         }
@@ -298,15 +281,7 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    public void disableNotifications() {
-        try {
-            disableNotificationsUnguarded();
-        } catch (RuntimeException e) {
-            internalError("disableNotifications", e);
-        }
-    }
-
-    private void disableNotificationsUnguarded() {
+    void disableNotificationsUnguarded() {
         notifyEnabled = false;
         if (!eventIdx) {
             // With EVENT_IDX the stale avail_event already stops kicks after at most one (§2.7.10).
@@ -316,16 +291,7 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    public boolean enableNotifications() {
-        try {
-            return enableNotificationsUnguarded();
-        } catch (RuntimeException e) {
-            internalError("enableNotifications", e);
-            return false;
-        }
-    }
-
-    private boolean enableNotificationsUnguarded() {
+    boolean enableNotificationsUnguarded() {
         notifyEnabled = true;
         if (eventIdx) {
             order.putU16Opaque(used, availEventOffset, nextAvail);
