@@ -3,11 +3,16 @@ package io.jvdpa.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.jvdpa.testing.ExecResult;
 import io.jvdpa.testing.GuestArch;
 import io.jvdpa.testing.GuestException;
 import io.jvdpa.testing.QemuGuest;
+import io.jvdpa.testing.QmpException;
+import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
@@ -27,17 +32,33 @@ class QemuGuestIT {
     private static final String BYTE_ORDER = "printf '\\001\\000' | od -An -tu2 | tr -d ' '";
 
     private static QemuGuest x86;
+    private static Path monitorDir;
 
     @BeforeAll
-    static void bootX86() {
-        x86 = QemuGuest.builder(GuestArch.X86_64).name("x86-console").start();
+    static void bootX86() throws IOException {
+        monitorDir = Files.createTempDirectory("jvdpa-qmp");
+        x86 = QemuGuest.builder(GuestArch.X86_64).name("x86-console").monitor(monitorDir.resolve("qmp.sock")).start();
     }
 
     @AfterAll
-    static void closeX86() {
+    static void closeX86() throws IOException {
         if (x86 != null) {
             x86.close();
         }
+        Files.deleteIfExists(monitorDir.resolve("qmp.sock"));
+        Files.deleteIfExists(monitorDir);
+    }
+
+    @Test
+    void theMonitorAnswersQmpCommandsAndNamesItsErrors() {
+        JsonNode status = x86.qmp().execute("query-status");
+        assertThat(status.path("status").asText()).isEqualTo("running");
+        assertThat(x86.qmp().execute("query-cpus-fast").size()).isEqualTo(1);
+        assertThatThrownBy(() -> x86.qmp().execute("no-such-command")).isInstanceOf(QmpException.class)
+                .hasMessageContaining("no-such-command")
+                .satisfies(e -> assertThat(((QmpException) e).errorClass()).isEqualTo("CommandNotFound"));
+        // The console is unaffected by the monitor beside it.
+        assertThat(x86.execOk("echo console", SHORT)).isEqualTo("console");
     }
 
     @Test

@@ -7,8 +7,8 @@ import java.util.Locale;
 
 /**
  * The QEMU command line for a {@link GuestSpec}: TCG, guest RAM in a shared memfd (vhost-user back-ends map it),
- * the console on stdio, the kernel and initramfs from scripts/guest-images, and one vhost-user device per
- * {@link VhostUserNet} / {@link VhostUserBlk}.
+ * the console on stdio, the kernel and initramfs from scripts/guest-images, one vhost-user device per
+ * {@link VhostUserNet} / {@link VhostUserBlk}, and optionally a QMP monitor and an incoming migration.
  */
 final class QemuCommandLine {
     /** The kernel command line option the guest's /init turns into {@code insmod virtio_pci.ko force_legacy=1}. */
@@ -46,6 +46,12 @@ final class QemuCommandLine {
         }
         for (int i = 0; i < spec.blks().size(); i++) {
             addBlk(args, arch, i, spec.blks().get(i));
+        }
+        if (spec.monitor() != null) {
+            args.addAll(List.of("-qmp", "unix:" + escape(spec.monitor().toString()) + ",server=on,wait=off"));
+        }
+        if (spec.incoming() != null) {
+            args.addAll(List.of("-incoming", spec.incoming()));
         }
         args.addAll(spec.qemuArgs());
         return args;

@@ -25,6 +25,11 @@ import java.util.regex.Pattern;
  *     guest.exec("ip link set eth0 up", Duration.ofSeconds(10)).requireSuccess();
  * }
  * }</pre>
+ *
+ * <p>For live migration, a guest built with {@link Builder#monitor(Path)} is driven through QMP ({@link #qmp()}),
+ * and a second QEMU built with {@link Builder#incoming(String)} starts without booting and waits for the migrated
+ * guest. Its console is its own stdio, so once the migration has completed the migrated shell answers there:
+ * {@link #exec} on the destination carries on where the source left off.
  */
 public final class QemuGuest implements AutoCloseable {
     public static final Duration DEFAULT_EXEC_TIMEOUT = Duration.ofSeconds(60);
@@ -43,6 +48,7 @@ public final class QemuGuest implements AutoCloseable {
     private final List<String> commandLine;
     private ManagedProcess qemu;
     private GuestConsole console;
+    private QmpClient qmp;
     private Duration bootTime;
 
     private QemuGuest(GuestSpec spec, List<String> commandLine) {
@@ -55,7 +61,9 @@ public final class QemuGuest implements AutoCloseable {
     }
 
     /**
-     * Starts QEMU and waits until the guest's shell runs (modules loaded, devices probed).
+     * Starts QEMU and waits until the guest's shell runs (modules loaded, devices probed). A guest waiting for an
+     * incoming migration only starts: there is no shell until the migration completes, and then it is the
+     * migrated guest's.
      *
      * @throws GuestException if QEMU exits, reports a vhost-user failure (unless
      *                        {@link Builder#failOnVhostError(boolean) disabled}), or the shell is not up within
@@ -69,6 +77,10 @@ public final class QemuGuest implements AutoCloseable {
         qemu = ManagedProcess.builder(spec.name()).command(commandLine).maxLifetime(spec.maxLifetime())
                 .stdoutLog("console.log").start();
         console = new GuestConsole(qemu.stdout(), qemu.stdin(), this::abortReason, this::qemuErrors);
+        if (spec.incoming() != null) {
+            LOG.log(System.Logger.Level.INFO, "{0} waits for a migrated guest on {1}", spec.name(), spec.incoming());
+            return this;
+        }
         try {
             console.awaitReady(spec.bootTimeout());
         } catch (HarnessException e) {
@@ -139,6 +151,21 @@ public final class QemuGuest implements AutoCloseable {
                 .map(GuestVirtioDevice::parse).toList();
     }
 
+    /**
+     * The QMP monitor given with {@link Builder#monitor(Path)}, connected on first use (waiting for QEMU to open
+     * it) and closed with the guest.
+     */
+    public synchronized QmpClient qmp() {
+        requireStarted();
+        if (spec.monitor() == null) {
+            throw new IllegalStateException(spec.name() + " has no monitor: build it with monitor(path)");
+        }
+        if (qmp == null) {
+            qmp = QmpClient.connect(spec.name(), spec.monitor(), Duration.ofSeconds(30), qemu::exitedReason);
+        }
+        return qmp;
+    }
+
     /** QEMU's stderr lines that report a failure (vhost-user errors, socket errors). */
     public List<String> qemuErrors() {
         if (qemu == null) {
@@ -190,6 +217,11 @@ public final class QemuGuest implements AutoCloseable {
     /** Kills QEMU (SIGTERM, then SIGKILL) and waits for it. */
     @Override
     public void close() {
+        synchronized (this) {
+            if (qmp != null) {
+                qmp.close();
+            }
+        }
         if (qemu != null) {
             qemu.close();
         }
@@ -241,6 +273,8 @@ public final class QemuGuest implements AutoCloseable {
         private Duration bootTimeout = Duration.ofSeconds(60);
         private Duration maxLifetime = Duration.ofMinutes(15);
         private boolean failOnVhostError = true;
+        private Path monitor;
+        private String incoming;
 
         private Builder(GuestArch arch) {
             this.arch = Objects.requireNonNull(arch, "arch");
@@ -325,10 +359,29 @@ public final class QemuGuest implements AutoCloseable {
             return this;
         }
 
+        /**
+         * A QMP monitor on the unix socket {@code socket} ({@code -qmp unix:SOCKET,server=on,wait=off}), reached
+         * through {@link QemuGuest#qmp()}. QEMU creates the socket; the caller deletes it.
+         */
+        public Builder monitor(Path socket) {
+            this.monitor = Objects.requireNonNull(socket, "socket");
+            return this;
+        }
+
+        /**
+         * Makes this QEMU the destination of a live migration ({@code -incoming URI}, e.g. {@code unix:PATH}):
+         * it starts with the same devices as the source's but runs nothing until a guest arrives, and
+         * {@link QemuGuest#start()} does not wait for a shell.
+         */
+        public Builder incoming(String uri) {
+            this.incoming = Objects.requireNonNull(uri, "uri");
+            return this;
+        }
+
         /** The guest, not yet started. */
         public QemuGuest build() {
             GuestSpec spec = new GuestSpec(arch, name != null ? name : arch.directory(), memoryMiB, cpus, nets, blks,
-                    forceLegacy, kernelArgs, qemuArgs, bootTimeout, maxLifetime, failOnVhostError);
+                    forceLegacy, kernelArgs, qemuArgs, bootTimeout, maxLifetime, failOnVhostError, monitor, incoming);
             return new QemuGuest(spec, QemuCommandLine.of(spec, GuestImages.of(arch)));
         }
 

@@ -62,6 +62,18 @@ class QemuCommandLineTest {
                 .contains("console=ttyS0 panic=-1 " + QemuCommandLine.FORCE_LEGACY_ARG);
     }
 
+    @Test
+    void aMonitorAndAnIncomingMigrationComeBeforeTheExtraArguments() {
+        GuestSpec spec = new GuestSpec(GuestArch.X86_64, "dst", 512, 2, List.of(VhostUserNet.of(NET, VirtioMode.PACKED)),
+                List.of(), false, List.of(), List.of("-extra"), Duration.ofSeconds(1), Duration.ofSeconds(1), true,
+                Path.of("/tmp/q,mp.sock"), "unix:/tmp/mig.sock");
+        String cmd = String.join(" ", QemuCommandLine.of(spec, images(GuestArch.X86_64)));
+        assertThat(cmd).contains("-smp 2")
+                .endsWith("-qmp unix:/tmp/q,,mp.sock,server=on,wait=off -incoming unix:/tmp/mig.sock -extra");
+        assertThat(String.join(" ", QemuCommandLine.of(spec(GuestArch.X86_64, false, List.of(), List.of()),
+                images(GuestArch.X86_64)))).doesNotContain("-qmp").doesNotContain("-incoming");
+    }
+
     private static String netDevice(GuestArch arch, VirtioMode mode) {
         List<String> args = QemuCommandLine.of(spec(arch, false, List.of(VhostUserNet.of(NET, mode)), List.of()),
                 images(arch));
@@ -75,7 +87,7 @@ class QemuCommandLineTest {
 
     private static GuestSpec spec(GuestArch arch, boolean forceLegacy, List<VhostUserNet> nets, List<VhostUserBlk> blks) {
         return new GuestSpec(arch, "test", 512, 1, nets, blks, forceLegacy, List.of(), List.of(), Duration.ofSeconds(1),
-                Duration.ofSeconds(1), true);
+                Duration.ofSeconds(1), true, null, null);
     }
 
     private static GuestImages images(GuestArch arch) {
