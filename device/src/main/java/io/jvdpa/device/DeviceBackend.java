@@ -360,6 +360,13 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         if (next.enabled() == dirtyLog.enabled() && next == DirtyLog.NONE) {
             return;
         }
+        if (next.enabled()) {
+            long bytes = log.segment().byteSize();
+            LOG.info("{}: dirty logging {}: {}-byte log, guest pages up to {} MiB", name,
+                    dirtyLog.enabled() ? "moves to a new log" : "on", bytes, bytes * 8 * 4096 >> 20);
+        } else {
+            LOG.info("{}: dirty logging off", name);
+        }
         dirtyLog = next;
         for (Queue q : queues) {
             if (q.ring != null) {
