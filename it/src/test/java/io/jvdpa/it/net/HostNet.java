@@ -4,22 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
-/** The host's side of TAP tests: ip(8) commands, ping, and TCP peers that hash what they carry. */
+/** The host's side of TAP tests: ip(8) commands, in the root namespace or a test's own, and test data. */
 final class HostNet {
     private HostNet() {}
 
@@ -45,6 +38,17 @@ final class HostNet {
         }
     }
 
+    /** {@link #run} inside network namespace {@code ns} ({@code ip netns exec}). */
+    static String inNamespace(String ns, String... command) {
+        String[] full = new String[command.length + 4];
+        full[0] = "ip";
+        full[1] = "netns";
+        full[2] = "exec";
+        full[3] = ns;
+        System.arraycopy(command, 0, full, 4, command.length);
+        return run(full);
+    }
+
     /** Like {@link #run} but ignores failure (clean-up). */
     static void runQuietly(String... command) {
         try {
@@ -63,50 +67,6 @@ final class HostNet {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
-        }
-    }
-
-    /** Accepts one connection on {@code address:port} and hashes everything it receives until EOF. */
-    static CompletableFuture<Received> receiveOne(String address, int port) throws IOException {
-        ServerSocket server = new ServerSocket();
-        server.setReuseAddress(true);
-        server.bind(new InetSocketAddress(InetAddress.getByName(address), port));
-        server.setSoTimeout((int) TimeUnit.MINUTES.toMillis(2));
-        return CompletableFuture.supplyAsync(() -> {
-            try (server; Socket s = server.accept(); InputStream in = s.getInputStream()) {
-                MessageDigest digest = MessageDigest.getInstance("SHA-256");
-                byte[] buffer = new byte[1 << 16];
-                long total = 0;
-                int n;
-                while ((n = in.read(buffer)) > 0) {
-                    digest.update(buffer, 0, n);
-                    total += n;
-                }
-                return new Received(total, HexFormat.of().formatHex(digest.digest()));
-            } catch (Exception e) {
-                throw new IllegalStateException("receiving on " + address + ":" + port + ": " + e, e);
-            }
-        });
-    }
-
-    record Received(long bytes, String sha256) {}
-
-    /** Connects to {@code address:port} (retrying while the listener starts) and sends {@code data}. */
-    static void send(String address, int port, byte[] data, Duration patience) throws Exception {
-        long deadline = System.nanoTime() + patience.toNanos();
-        while (true) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(address, port), 2000);
-                try (OutputStream out = s.getOutputStream()) {
-                    out.write(data);
-                }
-                return;
-            } catch (IOException e) {
-                if (System.nanoTime() > deadline) {
-                    throw e;
-                }
-                Thread.sleep(200);
-            }
         }
     }
 

@@ -7,11 +7,12 @@ import io.jvdpa.testing.GuestVirtioDevice;
 import io.jvdpa.testing.QemuGuest;
 import io.jvdpa.testing.VhostUserNet;
 import io.jvdpa.testing.VirtioMode;
+import java.lang.ProcessBuilder.Redirect;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -28,6 +29,8 @@ import org.junit.jupiter.params.provider.EnumSource;
  *   <li>TAP: host and guest ping each other; 16 MiB of random data over TCP in each direction, SHA-256 taken
  *       at both ends.</li>
  * </ul>
+ * The host end of each TAP is moved into a network namespace of the test's own, named per run, so the test
+ * leaves the host's network alone.
  */
 @Timeout(value = 4, unit = TimeUnit.MINUTES)
 class NetGuestIT {
@@ -98,6 +101,11 @@ class NetGuestIT {
             return "jv" + RUN % 100_000 + "n" + subnet;
         }
 
+        /** Named per run, so a namespace left by a run that was killed cannot collide with this one. */
+        String namespace() {
+            return "jvdpa-net-" + RUN + "-" + subnet;
+        }
+
         String hostIp() {
             return "10." + (64 + RUN % 64) + "." + subnet + ".1";
         }
@@ -112,6 +120,8 @@ class NetGuestIT {
     void guestPingsTheGatewayAndMovesBulkDataOverATap(Case c) throws Exception {
         Path gatewaySocket = dir.resolve("gw.sock");
         Path tapSocket = dir.resolve("tap.sock");
+        String ns = c.namespace();
+        HostNet.run("ip", "netns", "add", ns);
         if (c.existingTap) {
             HostNet.run("ip", "tuntap", "add", "dev", c.tap(), "mode", "tap", "vnet_hdr");
         }
@@ -119,8 +129,10 @@ class NetGuestIT {
         try (JvdpaProcess gateway = JvdpaProcess.net("jvdpa-gw-" + c, gatewaySocket, "--any-layout", layout);
              JvdpaProcess tap = JvdpaProcess.net("jvdpa-tap-" + c, tapSocket, "--network", "tap:" + c.tap(),
                      "--any-layout", layout)) {
-            HostNet.run("ip", "addr", "add", c.hostIp() + "/24", "dev", c.tap());
-            HostNet.run("ip", "link", "set", c.tap(), "up");
+            // jvdpa has the TAP open by now; its host end goes into the test's namespace.
+            HostNet.run("ip", "link", "set", c.tap(), "netns", ns);
+            HostNet.inNamespace(ns, "ip", "addr", "add", c.hostIp() + "/24", "dev", c.tap());
+            HostNet.inNamespace(ns, "ip", "link", "set", c.tap(), "up");
             try (QemuGuest guest = QemuGuest.builder(c.arch).name("net-" + c)
                     .net(VhostUserNet.of(gatewaySocket, c.mode).withMac(GATEWAY_SIDE_MAC))
                     .net(VhostUserNet.of(tapSocket, c.mode).withMac(TAP_SIDE_MAC))
@@ -129,7 +141,7 @@ class NetGuestIT {
                 checkDriverKind(guest, c);
                 // Probing order, and so eth0/eth1, is not fixed with two vCPUs: find each device by its MAC.
                 pingTheGateway(guest, interfaceWithMac(guest, GATEWAY_SIDE_MAC));
-                tapTraffic(guest, c, interfaceWithMac(guest, TAP_SIDE_MAC));
+                tapTraffic(guest, c, interfaceWithMac(guest, TAP_SIDE_MAC), ns);
                 QemuWarnings.requireNoVhostErrors(guest);
             }
             Map<String, Long> gw = gateway.stop();
@@ -141,8 +153,10 @@ class NetGuestIT {
             assertThat(tapCounters.get("tap-tx-errors")).isZero();
         } finally {
             if (c.existingTap) {
+                // Still in this namespace if it was never moved; deleting the test's namespace removes it otherwise.
                 HostNet.runQuietly("ip", "link", "del", c.tap());
             }
+            HostNet.runQuietly("ip", "netns", "del", ns);
         }
     }
 
@@ -177,26 +191,38 @@ class NetGuestIT {
         assertThat(guest.execOk(ping6, SHORT)).contains("3 packets transmitted, 3 packets received");
     }
 
-    private static void tapTraffic(QemuGuest guest, Case c, String dev) throws Exception {
+    private void tapTraffic(QemuGuest guest, Case c, String dev, String ns) throws Exception {
         guest.execOk("ip link set " + dev + " up && ip addr add " + c.guestIp() + "/24 dev " + dev, SHORT);
         String out = guest.execOk("ping -c 20 -i 0.01 -W 5 " + c.hostIp(), SHORT);
         assertThat(out).contains("20 packets transmitted, 20 packets received");
-        String fromHost = HostNet.run("busybox", "ping", "-c", "20", "-i", "0.01", "-W", "5", c.guestIp());
+        String fromHost = HostNet.inNamespace(ns, "busybox", "ping", "-c", "20", "-i", "0.01", "-W", "5", c.guestIp());
         assertThat(fromHost).contains("20 packets transmitted, 20 packets received");
 
-        // Guest to host: the test's listener on the TAP's address hashes what arrives.
+        // Guest to host: a listener in the namespace writes what arrives to a file the test hashes.
         guest.execOk("dd if=/dev/urandom of=/tmp/up bs=1M count=" + (BULK >> 20) + " 2>/dev/null", TRANSFER);
         String upSum = guest.execOk("sha256sum /tmp/up", SHORT).split("\\s+")[0];
-        CompletableFuture<HostNet.Received> received = HostNet.receiveOne(c.hostIp(), 5001);
-        guest.execOk("nc " + c.hostIp() + " 5001 < /tmp/up", TRANSFER);
-        HostNet.Received up = received.get(2, TimeUnit.MINUTES);
-        assertThat(up.bytes()).isEqualTo(BULK);
-        assertThat(up.sha256()).isEqualTo(upSum);
+        Path upFile = dir.resolve("up");
+        Process listener = new ProcessBuilder("ip", "netns", "exec", ns, "busybox", "nc", "-l", "-p", "5001")
+                .redirectOutput(upFile.toFile()).redirectError(Redirect.DISCARD).start();
+        try {
+            guest.execOk("for i in 1 2 3 4 5 6 7 8 9 10; do nc " + c.hostIp() + " 5001 < /tmp/up && break; sleep 0.3; done",
+                    TRANSFER);
+            assertThat(listener.waitFor(60, TimeUnit.SECONDS)).as("host listener finished").isTrue();
+        } finally {
+            listener.destroyForcibly();
+        }
+        byte[] up = Files.readAllBytes(upFile);
+        assertThat(up.length).isEqualTo(BULK);
+        assertThat(HostNet.sha256(up)).isEqualTo(upSum);
 
-        // Host to guest: the guest's nc listens and writes a file the guest hashes.
+        // Host to guest: the guest's nc listens and writes a file the guest hashes. Its stdin stays open: at EOF
+        // busybox nc half-closes, and the sender would stop early.
         byte[] down = HostNet.random(BULK, c.subnet);
-        guest.execOk("(nc -l -p 5002 > /tmp/down &) ; sleep 0.2", SHORT);
-        HostNet.send(c.guestIp(), 5002, down, Duration.ofSeconds(30));
+        Path downFile = dir.resolve("down");
+        Files.write(downFile, down);
+        guest.execOk("(sleep 600 | nc -l -p 5002 > /tmp/down &) ; sleep 0.2", SHORT);
+        HostNet.inNamespace(ns, "sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do busybox nc " + c.guestIp()
+                + " 5002 < " + downFile + " && break; sleep 0.3; done");
         String guestSum = guest.execOk("while pidof nc > /dev/null; do sleep 0.1; done; sha256sum /tmp/down",
                 TRANSFER).split("\\s+")[0];
         assertThat(guestSum).isEqualTo(HostNet.sha256(down));
