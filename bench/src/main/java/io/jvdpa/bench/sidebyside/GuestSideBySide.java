@@ -38,7 +38,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * legacy, packed; s390x big-endian modern and legacy) each with a jvdpa net device on a TAP and a jvdpa blk device
  * on a tmpfs image, measured with the guest's own tools: bulk TCP each way through busybox nc, sequential direct
  * I/O with dd, 4 KiB random reads with fio where the guest image has it. Every legacy, packed or big-endian row is
- * compared with the modern row of its own architecture.
+ * compared with the modern row of its own architecture. Reference rows run the same net workloads on QEMU's own
+ * virtio-net (no vhost, no jvdpa), legacy against modern, to show what the guest's driver and transport cost by
+ * themselves.
  *
  * <p>TCG guests on a small shared machine are noisy, so the kinds are measured round-robin (one workload across all
  * kinds, then the next, the starting kind rotating each round), the first round only warms up the JIT of the
@@ -74,23 +76,38 @@ public final class GuestSideBySide {
             Map.entry(29, "EVENT_IDX"), Map.entry(32, "VERSION_1"), Map.entry(34, "RING_PACKED")));
 
     enum Kind {
-        X86_MODERN("x86 modern", GuestArch.X86_64, VirtioMode.MODERN_ONLY, false),
-        X86_LEGACY_ONLY("x86 legacy-only device", GuestArch.X86_64, VirtioMode.LEGACY_ONLY, false),
-        X86_FORCED_LEGACY("x86 transitional, driver forced legacy", GuestArch.X86_64, VirtioMode.TRANSITIONAL, true),
-        X86_PACKED("x86 packed ring", GuestArch.X86_64, VirtioMode.PACKED, false),
-        S390X_MODERN("s390x modern (big-endian guest)", GuestArch.S390X, VirtioMode.MODERN_ONLY, false),
-        S390X_LEGACY("s390x legacy, big-endian", GuestArch.S390X, VirtioMode.LEGACY_ONLY, false);
+        X86_MODERN("x86 modern", GuestArch.X86_64, VirtioMode.MODERN_ONLY, false, false),
+        X86_LEGACY_ONLY("x86 legacy-only device", GuestArch.X86_64, VirtioMode.LEGACY_ONLY, false, false),
+        X86_FORCED_LEGACY("x86 transitional, driver forced legacy", GuestArch.X86_64, VirtioMode.TRANSITIONAL, true,
+                false),
+        X86_PACKED("x86 packed ring", GuestArch.X86_64, VirtioMode.PACKED, false, false),
+        S390X_MODERN("s390x modern (big-endian guest)", GuestArch.S390X, VirtioMode.MODERN_ONLY, false, false),
+        S390X_LEGACY("s390x legacy, big-endian", GuestArch.S390X, VirtioMode.LEGACY_ONLY, false, false),
+        X86_REFERENCE_MODERN("reference: x86 modern, QEMU's own virtio-net", GuestArch.X86_64, VirtioMode.MODERN_ONLY,
+                false, true),
+        X86_REFERENCE_LEGACY("reference: x86 legacy-only, QEMU's own virtio-net", GuestArch.X86_64,
+                VirtioMode.LEGACY_ONLY, false, true),
+        S390X_REFERENCE_MODERN("reference: s390x modern, QEMU's own virtio-net", GuestArch.S390X,
+                VirtioMode.MODERN_ONLY, false, true),
+        S390X_REFERENCE_LEGACY("reference: s390x legacy, QEMU's own virtio-net", GuestArch.S390X,
+                VirtioMode.LEGACY_ONLY, false, true);
 
         final String label;
         final GuestArch arch;
         final VirtioMode mode;
         final boolean forceLegacy;
+        /**
+         * The net device is QEMU's own virtio-net on a TAP (no vhost, no jvdpa): the same guest driver and
+         * transport, so a legacy-versus-modern gap that shows here too comes from the guest's side, not the back-end.
+         */
+        final boolean reference;
 
-        Kind(String label, GuestArch arch, VirtioMode mode, boolean forceLegacy) {
+        Kind(String label, GuestArch arch, VirtioMode mode, boolean forceLegacy, boolean reference) {
             this.label = label;
             this.arch = arch;
             this.mode = mode;
             this.forceLegacy = forceLegacy;
+            this.reference = reference;
         }
 
         boolean legacy() {
@@ -98,12 +115,23 @@ public final class GuestSideBySide {
         }
 
         Kind baseline() {
+            if (reference) {
+                return arch == GuestArch.S390X ? S390X_REFERENCE_MODERN : X86_REFERENCE_MODERN;
+            }
             return arch == GuestArch.S390X ? S390X_MODERN : X86_MODERN;
         }
 
         /** QEMU 7.2 has no vhost-user-blk on s390x's channel bus, and zPCI has no I/O BAR for a legacy device. */
         boolean blkExpressible() {
             return !(arch == GuestArch.S390X && legacy());
+        }
+
+        boolean hasBlk() {
+            return !reference && blkExpressible();
+        }
+
+        String mac() {
+            return String.format(Locale.ROOT, "52:54:00:ab:00:%02x", ordinal() + 1);
         }
 
         String hostIp() {
@@ -148,6 +176,8 @@ public final class GuestSideBySide {
         QemuGuest guest;
         boolean hasFio;
         boolean namespaceCreated;
+        /** The TAP QEMU's own virtio-net uses in a reference row, or null. */
+        String referenceTap;
         /** The guest's view of each device's negotiated features, by virtio device ID. */
         final Map<Integer, String> features = new TreeMap<>();
 
@@ -161,6 +191,11 @@ public final class GuestSideBySide {
         public void close() {
             if (guest != null) {
                 guest.close();
+            }
+            if (referenceTap != null) {
+                // Made persistent for QEMU to attach to: it outlives QEMU, in whichever namespace it got to.
+                runQuietly("ip", "link", "del", referenceTap);
+                runQuietly("ip", "netns", "exec", namespace, "ip", "link", "del", referenceTap);
             }
             if (net != null) {
                 net.close();
@@ -283,28 +318,40 @@ public final class GuestSideBySide {
         Path blkSock = work.resolve("blk-" + k.ordinal() + ".sock");
         run("ip", "netns", "add", rig.namespace);
         rig.namespaceCreated = true;
-        rig.net = jvdpa("gbench-net-" + k, "net", "--socket-path", netSock.toString(), "--network", "tap:" + tap,
-                "--log-level", "warn");
-        if (k.blkExpressible()) {
+        if (k.hasBlk()) {
             writeImage(rig.image);
             rig.blk = jvdpa("gbench-blk-" + k, "blk", "--socket-path", blkSock.toString(), "--image",
                     rig.image.toString(), "--log-level", "warn");
             rig.blk.awaitPath(blkSock, SHORT);
         }
-        rig.net.awaitPath(netSock, SHORT);
-        run("ip", "link", "set", tap, "netns", rig.namespace);
-        run("ip", "netns", "exec", rig.namespace, "ip", "addr", "add", k.hostIp() + "/24", "dev", tap);
-        run("ip", "netns", "exec", rig.namespace, "ip", "link", "set", tap, "up");
         // Two vCPUs: with one, TCG drops the guest's barriers and a notification to the back-end can be lost.
         QemuGuest.Builder b = QemuGuest.builder(k.arch).name("gbench-" + k).cpus(2).memoryMiB(512)
-                .maxLifetime(Duration.ofHours(6)).bootTimeout(Duration.ofMinutes(3))
-                .net(VhostUserNet.of(netSock, k.mode).withMac("52:54:00:ab:00:0" + (k.ordinal() + 1)))
-                .forceLegacy(k.forceLegacy);
+                .maxLifetime(Duration.ofHours(6)).bootTimeout(Duration.ofMinutes(3)).forceLegacy(k.forceLegacy);
+        if (k.reference) {
+            // QEMU attaches to a TAP by name in its own namespace: made here, moved once the guest runs.
+            run("ip", "tuntap", "add", "dev", tap, "mode", "tap", "vnet_hdr");
+            rig.referenceTap = tap;
+            String device = k.arch == GuestArch.S390X
+                    ? "virtio-net-ccw,netdev=ref0,mac=" + k.mac() + (k.legacy() ? ",max_revision=0" : "")
+                    // vectors=0 as on the jvdpa rows, so both take the same INTx interrupt path.
+                    : "virtio-net-pci,netdev=ref0,mac=" + k.mac() + ",vectors=0"
+                            + (k.legacy() ? ",disable-modern=on" : ",disable-legacy=on");
+            b.qemuArgs("-netdev", "tap,id=ref0,ifname=" + tap + ",script=no,downscript=no,vhost=off", "-device", device);
+        } else {
+            rig.net = jvdpa("gbench-net-" + k, "net", "--socket-path", netSock.toString(), "--network", "tap:" + tap,
+                    "--log-level", "warn");
+            rig.net.awaitPath(netSock, SHORT);
+            moveTap(rig, tap);
+            b.net(VhostUserNet.of(netSock, k.mode).withMac(k.mac()));
+        }
         if (rig.blk != null) {
             b.blk(VhostUserBlk.of(blkSock, k.mode));
         }
         rig.guest = b.start();
         checkDrivers(rig);
+        if (k.reference) {
+            moveTap(rig, tap);
+        }
         QemuGuest g = rig.guest;
         g.execOk("ip link set eth0 up && ip addr add " + k.guestIp() + "/24 dev eth0", SHORT);
         g.execOk("ping -c 3 -W 5 " + k.hostIp() + " > /dev/null", SHORT);
@@ -313,6 +360,13 @@ public final class GuestSideBySide {
         progress("%s booted in %d ms (fio %s); net: %s; blk: %s", k.label, g.bootTime().toMillis(),
                 rig.hasFio ? "present" : "absent", named(rig.features.get(GuestVirtioDevice.NET), NET_FEATURES),
                 named(rig.features.get(GuestVirtioDevice.BLOCK), BLK_FEATURES));
+    }
+
+    /** The host end of the TAP goes into the row's own namespace, with the host's address. */
+    private static void moveTap(Rig rig, String tap) throws Exception {
+        run("ip", "link", "set", tap, "netns", rig.namespace);
+        run("ip", "netns", "exec", rig.namespace, "ip", "addr", "add", rig.kind.hostIp() + "/24", "dev", tap);
+        run("ip", "netns", "exec", rig.namespace, "ip", "link", "set", tap, "up");
     }
 
     /** The guest's own sysfs must say it runs the driver kind the row is named after. */
@@ -577,8 +631,8 @@ public final class GuestSideBySide {
         for (Workload w : Workload.values()) {
             for (Kind k : Kind.values()) {
                 Rig rig = rigs.get(k);
-                if (w.blk && !k.blkExpressible()) {
-                    if (w == Workload.BLK_WRITE) {
+                if (w.blk && !k.hasBlk()) {
+                    if (w == Workload.BLK_WRITE && !k.reference) {
                         t.append("| blk (all) | ").append(k.label).append(" | not expressible with QEMU 7.2: no "
                                 + "vhost-user-blk on s390x's channel bus, and a legacy zPCI device has no I/O BAR | | |\n");
                     }
@@ -602,7 +656,7 @@ public final class GuestSideBySide {
                     verdict = "";
                     if (s.n > 1) {
                         widestBaseline = Math.max(widestBaseline, s.relativeSpread());
-                        baselineSpreads.add(String.format(Locale.ROOT, "%s %s %.0f%%",
+                        baselineSpreads.add(String.format(Locale.ROOT, "%s%s %s %.0f%%", k.reference ? "reference " : "",
                                 k.arch == GuestArch.S390X ? "s390x" : "x86", w.shortName,
                                 100 * s.relativeSpread()));
                     }
@@ -618,7 +672,7 @@ public final class GuestSideBySide {
                         verdict = "unknown";
                     } else {
                         ratio = String.format(Locale.ROOT, "%.3f (%.3f - %.3f)", q.median, q.min, q.max);
-                        verdict = verdict(q);
+                        verdict = k.reference ? "(reference: no jvdpa in the path)" : verdict(q);
                     }
                 }
                 t.append("| ").append(w.label).append(" | ").append(k.label).append(" | ").append(value).append(" | ")
