@@ -53,6 +53,9 @@ class LinkStateTest {
             s.setUpRing(0, 64, Endianness.LITTLE);
             s.setUpRing(1, 64, Endianness.LITTLE);
             s.setUpRing(2, 64, Endianness.LITTLE);
+            // Without REPLY_ACK nothing above waits for the back-end; a request that is answered does, so the
+            // back-end channel is known to the device before the link changes behind the connection's back.
+            s.frontend().getConfig(0, 12);
 
             CompletableFuture<Integer> down = nextRequest(ours);
             f.device.setLinkUp(false);
