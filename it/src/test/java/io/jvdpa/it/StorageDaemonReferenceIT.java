@@ -3,6 +3,7 @@ package io.jvdpa.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.jvdpa.testing.FileDigest;
 import io.jvdpa.testing.GuestArch;
 import io.jvdpa.testing.GuestException;
 import io.jvdpa.testing.GuestVirtioDevice;
@@ -13,10 +14,7 @@ import io.jvdpa.testing.VirtioMode;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -56,7 +54,7 @@ class StorageDaemonReferenceIT {
             String readBack = guest.execOk("dd if=/dev/vda bs=1M skip=8 count=4 iflag=direct 2>/dev/null"
                     + " | sha256sum | cut -d' ' -f1", IO);
             assertThat(readBack).isEqualTo(written);
-            assertThat(sha256(image, 8 * MIB, 4 * MIB)).isEqualTo(written);
+            assertThat(FileDigest.sha256(image, 8 * MIB, 4 * MIB)).isEqualTo(written);
 
             guest.execOk("fio --name=verify --filename=/dev/vda --offset=16M --size=16M --rw=randwrite --bs=4k"
                     + " --direct=1 --ioengine=libaio --iodepth=8 --verify=crc32c --verify_fatal=1"
@@ -106,17 +104,4 @@ class StorageDaemonReferenceIT {
         return guest.execOk("sha256sum " + path + " | cut -d' ' -f1", SHORT);
     }
 
-    private static String sha256(Path file, long offset, long length) throws IOException, NoSuchAlgorithmException {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
-            byte[] buffer = new byte[(int) MIB];
-            in.seek(offset);
-            for (long left = length; left > 0; ) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                digest.update(buffer, 0, n);
-                left -= n;
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
-    }
 }

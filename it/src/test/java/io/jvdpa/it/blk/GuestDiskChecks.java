@@ -2,14 +2,11 @@ package io.jvdpa.it.blk;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.jvdpa.testing.FileDigest;
 import io.jvdpa.testing.QemuGuest;
 import java.io.IOException;
-import java.io.RandomAccessFile;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.HexFormat;
 
 /**
  * What a guest does with a disk to show it keeps data: random data written around the page cache and read back
@@ -31,7 +28,7 @@ final class GuestDiskChecks {
         String readBack = guest.execOk("dd if=" + disk + " bs=1M skip=8 count=4 iflag=direct 2>/dev/null"
                 + " | sha256sum | cut -d' ' -f1", IO);
         assertThat(readBack).as("read back in the guest").isEqualTo(written);
-        assertThat(sha256(image, 8 * MIB, 4 * MIB)).as("in the image file on the host").isEqualTo(written);
+        assertThat(FileDigest.sha256(image, 8 * MIB, 4 * MIB)).as("in the image file on the host").isEqualTo(written);
     }
 
     /** fio random writes over 8 MiB at 16 MiB, every block verified with crc32c. */
@@ -50,17 +47,4 @@ final class GuestDiskChecks {
         guest.execOk("fsck.ext4 -f -n " + disk, IO);
     }
 
-    static String sha256(Path file, long offset, long length) throws IOException, NoSuchAlgorithmException {
-        MessageDigest digest = MessageDigest.getInstance("SHA-256");
-        try (RandomAccessFile in = new RandomAccessFile(file.toFile(), "r")) {
-            byte[] buffer = new byte[(int) MIB];
-            in.seek(offset);
-            for (long left = length; left > 0; ) {
-                int n = in.read(buffer, 0, (int) Math.min(buffer.length, left));
-                digest.update(buffer, 0, n);
-                left -= n;
-            }
-        }
-        return HexFormat.of().formatHex(digest.digest());
-    }
 }
