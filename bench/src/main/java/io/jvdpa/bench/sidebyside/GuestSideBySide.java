@@ -698,8 +698,9 @@ public final class GuestSideBySide {
                 continue;
             }
             if (k == k.baseline()) {
-                negotiated.add(String.format(Locale.ROOT, "%s net %s, blk %s", k.label,
-                        named(rig.features.get(GuestVirtioDevice.NET), NET_FEATURES), named(rig.features.get(GuestVirtioDevice.BLOCK), BLK_FEATURES)));
+                String blk = rig.blk == null ? ""
+                        : ", blk " + named(rig.features.get(GuestVirtioDevice.BLOCK), BLK_FEATURES);
+                negotiated.add(k.label + " net " + named(rig.features.get(GuestVirtioDevice.NET), NET_FEATURES) + blk);
             } else {
                 Rig base = rigs.get(k.baseline());
                 String net = difference(rig.features.get(GuestVirtioDevice.NET),
