@@ -235,16 +235,23 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
     @Override
     public void setMemTable(List<MemoryRegionSpec> specs, List<Fd> fds) throws VhostUserException {
         List<GuestRegion> regions = new ArrayList<>(specs.size());
+        List<GuestRegion> mapped = new ArrayList<>(specs.size());
         try {
             for (int i = 0; i < specs.size(); i++) {
-                regions.add(mapRegion(specs.get(i), fds.get(i)));
+                GuestRegion kept = keptRegion(specs.get(i), fds.get(i));
+                GuestRegion r = kept != null ? kept : mapRegion(specs.get(i), fds.get(i));
+                if (kept == null) {
+                    mapped.add(r);
+                }
+                regions.add(r);
             }
             GuestMemory next = GuestMemory.of(regions);
             switchMemory(next);
             memory.replace(regions);
-            LOG.info("{}: memory table of {} regions", name, regions.size());
+            LOG.info("{}: memory table of {} regions ({} kept from the last table)", name, regions.size(),
+                    regions.size() - mapped.size());
         } catch (VhostUserException | GuestMemoryException e) {
-            regions.forEach(GuestRegion::close);
+            mapped.forEach(GuestRegion::close);
             throw e instanceof VhostUserException v ? v : new VhostUserException("SET_MEM_TABLE: " + e.getMessage());
         } finally {
             fds.forEach(Fd::close);
@@ -285,6 +292,16 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         memory.remove(spec.guestPhysAddr(), spec.size(), spec.userAddr());
     }
 
+    /** The current region that {@code s} describes again, over the same file, or null. */
+    private GuestRegion keptRegion(MemoryRegionSpec s, Fd fd) throws VhostUserException {
+        try {
+            return memory.mappingOf(s.guestPhysAddr(), s.size(), s.userAddr(), s.mmapOffset(), fd);
+        } catch (IOException e) {
+            throw new VhostUserException("memory region [gpa 0x%x, size 0x%x]: %s"
+                    .formatted(s.guestPhysAddr(), s.size(), e.getMessage()));
+        }
+    }
+
     private GuestRegion mapRegion(MemoryRegionSpec s, Fd fd) throws VhostUserException {
         try {
             return GuestRegion.map(s.guestPhysAddr(), s.size(), s.userAddr(), s.mmapOffset(), fd);
@@ -295,23 +312,21 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
     }
 
     /**
-     * Moves every running ring onto {@code next} before the old regions are unmapped: rings are re-opened
-     * at their current state over the new table (their addresses are front-end virtual, which stay valid).
+     * Moves every running ring onto {@code next} before the old regions are unmapped. Each ring stays the object
+     * its device holds; only its areas are mapped anew (their addresses are front-end virtual, which stay valid).
      */
     private void switchMemory(GuestMemory next) throws VhostUserException {
         for (Queue q : queues) {
             if (q.ring != null) {
-                reopen(q, next);
+                move(q, next);
             }
         }
     }
 
-    /** Re-opens a running ring where it stands, over {@code mem} and the current log settings. */
-    private void reopen(Queue q, GuestMemory mem) throws VhostUserException {
+    private void move(Queue q, GuestMemory mem) throws VhostUserException {
         String failure = q.worker.call(() -> {
             try {
-                RingState state = q.ring.state();
-                q.ring = RingFactory.open(q, mem, state, ackedFeatures, driver.ringOrder(q.index()), dirtyLog, () -> queueBroken(q));
+                RingFactory.move(q, mem);
                 if (q.inflight != null) {
                     q.inflight.descriptorRing(descriptorRing(q, mem));
                 }

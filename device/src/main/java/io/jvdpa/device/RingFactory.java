@@ -23,22 +23,50 @@ final class RingFactory {
         VirtqueueFeatures vf = new VirtqueueFeatures(n, packed, VirtioFeatures.has(features, VirtioFeatures.RING_EVENT_IDX),
                 VirtioFeatures.has(features, VirtioFeatures.RING_INDIRECT_DESC), order);
         try {
-            // Sizes from VIRTIO 1.2 2.7 (split, event fields included) and 2.8 (packed).
-            RingAreas areas = packed
-                    ? new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 4),
-                            memory.sliceUser(a.used(), 4))
-                    : new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 6 + 2L * n),
-                            memory.sliceUser(a.used(), 6 + 8L * n));
-            areas.check(vf);
+            RingAreas areas = areas(q, memory, vf);
             DeviceQueue ring = DeviceQueue.create(vf, areas, memory, log, logAddress(a, memory, packed),
                     memory.userToGuest(a.used()), state);
             ring.setLabel("queue " + q.index());
             ring.setBrokenListener(onBroken);
             return ring;
         } catch (GuestMemoryException | IllegalArgumentException e) {
-            throw new VhostUserException("queue %d (size %d, desc 0x%x, avail 0x%x, used 0x%x): %s"
-                    .formatted(q.index(), n, a.desc(), a.avail(), a.used(), e.getMessage()));
+            throw refused(q, e);
         }
+    }
+
+    /**
+     * Moves a running ring onto a new memory table where it stands (the front-end's addresses for it stay valid),
+     * so the device keeps the ring object it holds.
+     */
+    static void move(Queue q, GuestMemory memory) throws VhostUserException {
+        DeviceQueue ring = q.ring;
+        VirtqueueFeatures vf = ring.features();
+        try {
+            ring.moveTo(memory, areas(q, memory, vf));
+            ring.setLogAddress(logAddress(q.addr, memory, vf.packed()));
+        } catch (GuestMemoryException | IllegalArgumentException e) {
+            throw refused(q, e);
+        }
+    }
+
+    /** The ring's three areas in {@code memory}, checked against the queue's format. */
+    private static RingAreas areas(Queue q, GuestMemory memory, VirtqueueFeatures vf) {
+        VringAddr a = q.addr;
+        long n = q.size;
+        // Sizes from VIRTIO 1.2 2.7 (split, event fields included) and 2.8 (packed).
+        RingAreas areas = vf.packed()
+                ? new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 4),
+                        memory.sliceUser(a.used(), 4))
+                : new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 6 + 2L * n),
+                        memory.sliceUser(a.used(), 6 + 8L * n));
+        areas.check(vf);
+        return areas;
+    }
+
+    private static VhostUserException refused(Queue q, RuntimeException e) {
+        VringAddr a = q.addr;
+        return new VhostUserException("queue %d (size %d, desc 0x%x, avail 0x%x, used 0x%x): %s"
+                .formatted(q.index(), q.size, a.desc(), a.avail(), a.used(), e.getMessage()));
     }
 
     /**

@@ -11,6 +11,7 @@ import io.jvdpa.vhostuser.BackendEndpoint;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.GuestRam;
+import io.jvdpa.vhostuser.MemoryRegionSpec;
 import io.jvdpa.vhostuser.ProtocolFeature;
 import io.jvdpa.vhostuser.VringAddr;
 import io.jvdpa.virtqueue.UsedBuffer;
@@ -20,6 +21,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.BitSet;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -131,6 +133,49 @@ class FrameworkModesTest {
             assertThat(dirty.get((int) (in >>> 12))).as("page of a buffer written after logging began").isTrue();
             // Split: the next avail index; packed: the next descriptor position (two descriptors per request).
             assertThat(s.frontend().getVringBase(0) & 0x7fff).isEqualTo(packed ? 20 : 10);
+        } finally {
+            Files.deleteIfExists(dir.resolve("s"));
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /**
+     * A front-end may send a new memory table while the rings run (memory hot-plug, a front-end without
+     * CONFIGURE_MEM_SLOTS). Regions it sends again unchanged keep their mapping; the others are mapped anew and the
+     * old mappings unmapped, so the ring a device holds must move onto the new ones where it stands, and stay the
+     * ring GET_VRING_BASE reports on.
+     */
+    @ParameterizedTest(name = "{0} ring")
+    @CsvSource({"split", "packed"})
+    void aNewMemoryTableWhileTheRingRunsKeepsTheRingTheDeviceHolds(String ring) throws Exception {
+        Path dir = Files.createTempDirectory("jvdpa-memtable");
+        boolean packed = ring.equals("packed");
+        try (Worker worker = new Worker("memtable-worker", false);
+             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
+                     new DeviceBackend("echo0", new EchoDevice(true), DeviceProfile.DEFAULT, new Worker[] {worker}),
+                     "echo0");
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(VERSION_1 | (packed ? RING_PACKED : 0), ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            for (int i = 0; i < 5; i++) {
+                roundTrip(s, r, i, true);
+            }
+            MemoryRegionSpec whole = s.ram().region();
+            s.frontend().setMemTable(List.of(whole), List.of(s.ram().fd()));
+            for (int i = 5; i < 10; i++) {
+                roundTrip(s, r, i, true);
+            }
+            // The same bytes as two regions: nothing is kept, the ring is in the first of them.
+            long half = whole.size() / 2;
+            s.frontend().setMemTable(List.of(
+                    new MemoryRegionSpec(whole.guestPhysAddr(), half, whole.userAddr(), 0),
+                    new MemoryRegionSpec(whole.guestPhysAddr() + half, half, whole.userAddr() + half, half)),
+                    List.of(s.ram().fd(), s.ram().fd()));
+            for (int i = 10; i < 15; i++) {
+                roundTrip(s, r, i, true);
+            }
+            // Split: the next avail index; packed: the next descriptor position (two descriptors per request).
+            assertThat(s.frontend().getVringBase(0) & 0x7fff).isEqualTo(packed ? 30 : 15);
         } finally {
             Files.deleteIfExists(dir.resolve("s"));
             Files.deleteIfExists(dir);

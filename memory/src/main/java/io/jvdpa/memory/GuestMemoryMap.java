@@ -1,5 +1,7 @@
 package io.jvdpa.memory;
 
+import io.jvdpa.sys.Fd;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,7 +18,10 @@ public final class GuestMemoryMap implements AutoCloseable {
         return current;
     }
 
-    /** Replaces the whole table (SET_MEM_TABLE); the previous regions are unmapped. */
+    /**
+     * Replaces the whole table (SET_MEM_TABLE); the previous regions are unmapped, except those that are in the new
+     * table too.
+     */
     public synchronized void replace(List<GuestRegion> regions) {
         GuestMemory next;
         try {
@@ -27,7 +32,22 @@ public final class GuestMemoryMap implements AutoCloseable {
         }
         GuestMemory old = current;
         current = next;
-        old.regions().forEach(GuestRegion::close);
+        for (GuestRegion r : old.regions()) {
+            if (!regions.contains(r)) {
+                r.close();
+            }
+        }
+    }
+
+    /** The region of the current table that {@code map} with these arguments would give again, or null. */
+    public GuestRegion mappingOf(long gpa, long size, long uva, long mmapOffset, Fd fd)
+            throws IOException {
+        for (GuestRegion r : current.regions()) {
+            if (r.isMappingOf(gpa, size, uva, mmapOffset, fd)) {
+                return r;
+            }
+        }
+        return null;
     }
 
     /** Adds one region (ADD_MEM_REG); refused, and the region closed, if it overlaps one already present. */

@@ -90,6 +90,15 @@ public final class GuestRegion implements AutoCloseable {
         return guestPhysAddr == gpa && size == sz && userAddr == uva;
     }
 
+    /**
+     * Whether {@link #map} with these arguments would give this region again: the same addresses and size over
+     * the same bytes of the same file. A front-end resends its whole table when one region changes; the others
+     * keep their mapping, so buffers a device holds in them stay valid.
+     */
+    public boolean isMappingOf(long gpa, long sz, long uva, long mmapOffset, Fd fd) throws IOException {
+        return mapping != null && sameAs(gpa, sz, uva) && mapping.sameAs(fd, mmapOffset, sz, false);
+    }
+
     /** Unmaps the region if this object mapped it; segments taken from it fail on access afterwards. */
     @Override
     public void close() {

@@ -41,6 +41,31 @@ class GuestMemoryMapTest {
     }
 
     @Test
+    void aRegionResentUnchangedKeepsItsMappingAndAnyOtherChangeMapsAnew() throws Exception {
+        try (Fd ram = MemFd.create("guest-ram", 0x20000); Fd other = MemFd.create("guest-ram", 0x20000);
+             GuestMemoryMap map = new GuestMemoryMap()) {
+            GuestRegion first = GuestRegion.map(0x0, 0x10000, 0x7000_0000L, 0x0, ram);
+            map.replace(List.of(first, GuestRegion.map(0x100000, 0x10000, 0x7001_0000L, 0x10000, ram)));
+            MemorySegment held = map.current().slice(0x8, 8);
+
+            try (Fd again = ram.duplicate()) {
+                assertThat(map.mappingOf(0x0, 0x10000, 0x7000_0000L, 0x0, again)).as("same file, another fd")
+                        .isSameAs(first);
+            }
+            assertThat(map.mappingOf(0x0, 0x10000, 0x7000_0000L, 0x0, other)).as("another file").isNull();
+            assertThat(map.mappingOf(0x0, 0x10000, 0x7000_0000L, 0x1000, ram)).as("another offset").isNull();
+            assertThat(map.mappingOf(0x0, 0x8000, 0x7000_0000L, 0x0, ram)).as("another size").isNull();
+            assertThat(map.mappingOf(0x0, 0x10000, 0x7100_0000L, 0x0, ram)).as("another address").isNull();
+
+            // The table again with the first region kept and the second dropped: a buffer held in the first stays valid.
+            map.replace(List.of(first));
+            assertThat(mappingsOf(ram)).isEqualTo(1);
+            held.set(ValueLayout.JAVA_LONG, 0, 42);
+            assertThat(Endianness.LITTLE.u64(map.current().slice(0x8, 8), 0)).isEqualTo(42);
+        }
+    }
+
+    @Test
     void singleRegionsComeAndGo() throws Exception {
         try (Fd ram = MemFd.create("guest-ram", 0x20000); GuestMemoryMap map = new GuestMemoryMap()) {
             map.add(GuestRegion.map(0x0, 0x10000, 0x1000_0000L, 0, ram));

@@ -19,13 +19,18 @@ public final class Mapping implements AutoCloseable {
     private final MemorySegment segment;
     private final long offset;
     private final boolean readOnly;
+    /** The mapped file (st_dev, st_ino), to tell whether another fd names the same one. */
+    private final long fileDevice;
+    private final long fileInode;
     private final AtomicBoolean closed = new AtomicBoolean();
 
-    private Mapping(Arena arena, MemorySegment segment, long offset, boolean readOnly) {
+    private Mapping(Arena arena, MemorySegment segment, long offset, boolean readOnly, Stat file) {
         this.arena = arena;
         this.segment = segment;
         this.offset = offset;
         this.readOnly = readOnly;
+        this.fileDevice = file.device();
+        this.fileInode = file.inode();
     }
 
     /** Maps {@code length} bytes of {@code fd} from {@code offset}, readable and writable. */
@@ -68,7 +73,7 @@ public final class Mapping implements AutoCloseable {
         // munmap cannot fail for a range mmap returned; nothing useful to do if it did.
         MemorySegment segment = MemorySegment.ofAddress(address)
                 .reinterpret(length, arena, s -> Libc.munmap(address, length));
-        return new Mapping(arena, readOnly ? segment.asReadOnly() : segment, offset, readOnly);
+        return new Mapping(arena, readOnly ? segment.asReadOnly() : segment, offset, readOnly, stat);
     }
 
     /** The mapped bytes; invalid (IllegalStateException on access) once this mapping is closed. */
@@ -87,6 +92,18 @@ public final class Mapping implements AutoCloseable {
 
     public boolean readOnly() {
         return readOnly;
+    }
+
+    /**
+     * Whether mapping {@code length} bytes of {@code fd} from {@code offset} would give this mapping's bytes again:
+     * the same file (device and inode), offset, length and protection, and this mapping still open.
+     */
+    public boolean sameAs(Fd fd, long offset, long length, boolean readOnly) throws LinuxException {
+        if (!isOpen() || offset != this.offset || length != segment.byteSize() || readOnly != this.readOnly) {
+            return false;
+        }
+        Stat file = Stat.of(fd.value());
+        return file.device() == fileDevice && file.inode() == fileInode;
     }
 
     public boolean isOpen() {

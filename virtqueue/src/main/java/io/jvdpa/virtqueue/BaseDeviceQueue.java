@@ -71,6 +71,15 @@ abstract sealed class BaseDeviceQueue implements DeviceQueue permits SplitDevice
     }
 
     @Override
+    public final void moveTo(GuestMemory memory, RingAreas areas) {
+        moveAreas(areas);
+        setMemory(memory);
+    }
+
+    /** Takes the ring's areas from {@code areas}, checked as at creation. */
+    abstract void moveAreas(RingAreas areas);
+
+    @Override
     public final void setDirtyLog(DirtyLog log) {
         this.log = Objects.requireNonNull(log, "log");
     }

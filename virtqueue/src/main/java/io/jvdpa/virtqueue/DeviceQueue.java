@@ -131,6 +131,15 @@ public sealed interface DeviceQueue permits BaseDeviceQueue {
     /** Swaps in a new memory table; chains popped afterwards resolve through it. */
     void setMemory(GuestMemory memory);
 
+    /**
+     * Moves the ring onto a new memory table where it stands: the same ring, its areas mapped anew, its state,
+     * counters and listeners kept, so a device holding this object carries on. Buffers popped before the move still
+     * point into the old table.
+     *
+     * @throws IllegalArgumentException if an area is too small or misaligned for the queue
+     */
+    void moveTo(GuestMemory memory, RingAreas areas);
+
     void setDirtyLog(DirtyLog log);
 
     /**

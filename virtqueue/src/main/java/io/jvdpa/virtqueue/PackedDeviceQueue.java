@@ -19,9 +19,10 @@ import java.lang.invoke.VarHandle;
  * release: the driver polls only that position, so the whole burst appears at once (§2.8.9).
  */
 public final class PackedDeviceQueue extends BaseDeviceQueue {
-    private final MemorySegment ring;
-    private final MemorySegment driverEvent;
-    private final MemorySegment deviceEvent;
+    // Not final: a new memory table maps the same ring anew (moveTo).
+    private MemorySegment ring;
+    private MemorySegment driverEvent;
+    private MemorySegment deviceEvent;
     private final long deviceEventAddr;
     private final boolean eventIdx;
     private final boolean indirectDesc;
@@ -64,6 +65,14 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
         this.nextUsed = start.nextUsed();
         this.usedWrap = start.usedWrap();
         this.signalledUsed = nextUsed;
+    }
+
+    @Override
+    void moveAreas(RingAreas areas) {
+        PackedRing.checkAreas(size, areas.descriptors(), areas.driverArea(), areas.deviceArea());
+        ring = areas.descriptors();
+        driverEvent = areas.driverArea();
+        deviceEvent = areas.deviceArea();
     }
 
     @Override

@@ -23,9 +23,10 @@ import java.lang.invoke.VarHandle;
  * from reading the driver's notification fields, and re-enabling notifications from re-checking avail idx.
  */
 public final class SplitDeviceQueue extends BaseDeviceQueue {
-    private final MemorySegment desc;
-    private final MemorySegment avail;
-    private final MemorySegment used;
+    // Not final: a new memory table maps the same ring anew (moveTo).
+    private MemorySegment desc;
+    private MemorySegment avail;
+    private MemorySegment used;
     private final int mask;
     private final boolean eventIdx;
     private final boolean indirectDesc;
@@ -66,6 +67,14 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
                 ? order.u16Acquire(used, USED_IDX)
                 : start.nextUsed();
         this.signalledUsed = nextUsed;
+    }
+
+    @Override
+    void moveAreas(RingAreas areas) {
+        SplitRing.checkAreas(size, areas.descriptors(), areas.driverArea(), areas.deviceArea());
+        desc = areas.descriptors();
+        avail = areas.driverArea();
+        used = areas.deviceArea();
     }
 
     @Override
