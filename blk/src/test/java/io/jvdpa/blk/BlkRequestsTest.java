@@ -8,7 +8,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jvdpa.blk.BlkDriver.Completion;
 import io.jvdpa.blk.BlkDriver.Layout;
+import io.jvdpa.device.VirtioFeatures;
 import io.jvdpa.memory.Endianness;
+import io.jvdpa.vhostuser.Frontend;
 import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -17,7 +19,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -25,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Every request type through jvdpa's own front-end, for each driver kind (modern split and packed, legacy in
@@ -238,5 +244,26 @@ class BlkRequestsTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.US_ASCII).trim();
         assertThat(p.waitFor()).isZero();
         return Long.parseLong(out) * 512;
+    }
+
+    /**
+     * What a front-end is offered: the blk features whose config fields the device fills, RO or DISCARD and
+     * WRITE_ZEROES by whether the image may be written, and the ring and transport features of the framework.
+     */
+    @ParameterizedTest(name = "read-only {0}")
+    @ValueSource(booleans = {false, true})
+    void aFrontEndIsOfferedWhatTheDeviceServes(boolean readOnly) throws Exception {
+        Path socket = dir.resolve("blk.sock");
+        image().close();
+        List<String> expected = new ArrayList<>(List.of("SIZE_MAX", "SEG_MAX", "BLK_SIZE", "TOPOLOGY", "FLUSH",
+                "CONFIG_WCE", "MQ", "NOTIFY_ON_EMPTY", "ANY_LAYOUT", "LOG_ALL", "RING_INDIRECT_DESC", "RING_EVENT_IDX",
+                "PROTOCOL_FEATURES", "VERSION_1", "RING_PACKED"));
+        expected.addAll(readOnly ? List.of("RO") : List.of("DISCARD", "WRITE_ZEROES"));
+        try (BlkBackend b = new BlkBackend(socket, BlkImage.open(dir.resolve("disk.img"), 0, readOnly),
+                new BlkDeviceConfig("s", 2, readOnly, CacheMode.WRITEBACK));
+             Frontend frontend = Frontend.connect(socket, Duration.ofSeconds(5))) {
+            assertThat(VirtioFeatures.names(frontend.getFeatures(), VirtioBlk.FEATURE_NAMES))
+                    .containsExactlyInAnyOrderElementsOf(expected);
+        }
     }
 }

@@ -8,8 +8,13 @@ import static io.jvdpa.net.NetTestDriver.VERSION_1;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jvdpa.device.DeviceProfile;
+import io.jvdpa.device.VirtioFeatures;
 import io.jvdpa.memory.Endianness;
+import io.jvdpa.vhostuser.Frontend;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -313,6 +318,35 @@ class VirtioNetDeviceTest {
             assertThat(plain.deviceFeatures()).as("MQ only with more than one pair")
                     .isEqualTo(plain.deviceFeatures() & ~(1L << VirtioNetFeatures.MQ));
             assertThat(plain.maxQueues()).isEqualTo(3);
+        }
+    }
+
+    /**
+     * The feature set Linux, DPDK and Windows drivers look for, offered through vhost-user as a front-end sees it:
+     * multiqueue only with more than one pair, offloads only on a network that carries them (a TAP with a vnet
+     * header).
+     */
+    @Test
+    void aFrontEndIsOfferedTheFeaturesDriversExpect() throws Exception {
+        List<String> base = List.of("MAC", "STATUS", "MTU", "MRG_RXBUF", "CSUM", "GUEST_CSUM", "CTRL_VQ", "CTRL_RX",
+                "CTRL_RX_EXTRA", "CTRL_MAC_ADDR", "CTRL_VLAN", "GUEST_ANNOUNCE", "NOTIFY_ON_EMPTY", "ANY_LAYOUT",
+                "LOG_ALL", "RING_INDIRECT_DESC", "RING_EVENT_IDX", "PROTOCOL_FEATURES", "VERSION_1", "RING_PACKED");
+        List<String> offloads = List.of("HOST_TSO4", "HOST_TSO6", "HOST_ECN", "HOST_UFO", "GUEST_TSO4", "GUEST_TSO6",
+                "GUEST_ECN", "GUEST_UFO");
+        try (DeviceFixture one = new DeviceFixture(new GatewayNetwork(), DeviceProfile.DEFAULT);
+             DeviceFixture pairs = new DeviceFixture("net1", NetDeviceConfig.defaults("net1").withQueuePairs(8),
+                     new CapturingNetwork(true), DeviceProfile.DEFAULT, 1)) {
+            assertThat(offeredNames(one)).containsExactlyInAnyOrderElementsOf(base);
+            List<String> all = new ArrayList<>(base);
+            all.add("MQ");
+            all.addAll(offloads);
+            assertThat(offeredNames(pairs)).containsExactlyInAnyOrderElementsOf(all);
+        }
+    }
+
+    private static List<String> offeredNames(DeviceFixture f) throws Exception {
+        try (Frontend frontend = Frontend.connect(f.socket(), Duration.ofSeconds(5))) {
+            return VirtioFeatures.names(frontend.getFeatures(), VirtioNetFeatures.NAMES);
         }
     }
 }
