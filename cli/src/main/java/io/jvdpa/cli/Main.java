@@ -52,6 +52,7 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        FatalFailure.install();
         System.exit(commandLine().execute(args));
     }
 }

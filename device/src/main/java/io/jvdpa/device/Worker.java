@@ -159,8 +159,11 @@ public final class Worker implements AutoCloseable {
                     n = epoll.wait(0);
                 }
             } catch (LinuxException e) {
-                LOG.error("{}: epoll_wait failed, stopping", name, e);
-                return;
+                if (closed) {
+                    return;
+                }
+                // Its rings would never be served again: a failure of the process, not of one device.
+                throw new IllegalStateException(name + ": epoll_wait failed, the worker cannot go on", e);
             }
             for (int i = 0; i < n; i++) {
                 long token = epoll.token(i);

@@ -1,10 +1,12 @@
 package io.jvdpa.cli.daemon;
 
+import io.jvdpa.cli.FatalFailure;
 import java.util.concurrent.CountDownLatch;
 
 /**
  * Waits for SIGTERM or SIGINT, then runs an orderly stop and ends the process with status 0: a requested stop
- * is a success (for systemd too), not the 143 a JVM reports after a signal.
+ * is a success (for systemd too), not the 143 a JVM reports after a signal. A stop caused by a dead thread
+ * ({@link FatalFailure}) ends it with that failure's status instead.
  */
 final class StopOnSignal {
     private StopOnSignal() {}
@@ -18,7 +20,7 @@ final class StopOnSignal {
             } finally {
                 System.out.flush();
                 System.err.flush();
-                Runtime.getRuntime().halt(0);
+                Runtime.getRuntime().halt(FatalFailure.exitStatus());
             }
         }, "jvdpa-stop"));
         try {
