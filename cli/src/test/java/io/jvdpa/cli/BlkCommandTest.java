@@ -2,10 +2,12 @@ package io.jvdpa.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.jvdpa.blk.VirtioBlk;
 import io.jvdpa.blk.VirtioBlkDevice;
 import io.jvdpa.cli.daemon.CommandDeviceFactory;
 import io.jvdpa.cli.daemon.HostedDevice;
 import io.jvdpa.memory.Endianness;
+import io.jvdpa.sys.UnixServerSocket;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.ProtocolFeature;
 import java.io.PrintWriter;
@@ -13,6 +15,7 @@ import java.io.StringWriter;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -117,6 +120,28 @@ class BlkCommandTest {
             assertThat(Endianness.LITTLE.u64(c, 0)).isEqualTo((64L << 20) / 512);
             assertThat(Endianness.LITTLE.u16(c, 34)).isEqualTo(2);
             assertThat(config[32]).as("writethrough").isZero();
+        }
+    }
+
+    /** --client connects to a front-end that listens (QEMU's server=on); --read-only offers RO and no writes. */
+    @Test
+    void aReadOnlyDeviceConnectsToAListeningFrontEnd() throws Exception {
+        Path socket = dir.resolve("frontend.sock");
+        Path image = dir.resolve("ro.img");
+        Files.write(image, new byte[1 << 20]);
+        CommandDeviceFactory factory = new CommandDeviceFactory("blk", BlkCommand::new);
+        try (UnixServerSocket frontEnd = UnixServerSocket.bind(socket);
+             HostedDevice hosted = factory.start("blk-ro", List.of("--socket-path", socket.toString(), "--client",
+                     "--image", image.toString(), "--read-only"));
+             DriverSession s = DriverSession.over(frontEnd.accept(Duration.ofSeconds(10)), 8 << 20)) {
+            assertThat(hosted.client()).isTrue();
+            assertThat(((VirtioBlkDevice) hosted.device()).image().readOnly()).isTrue();
+            long offered = s.frontend().getFeatures();
+            assertThat(offered & (1L << VirtioBlk.F_RO)).as("RO").isNotZero();
+            assertThat(offered & (1L << VirtioBlk.F_DISCARD | 1L << VirtioBlk.F_WRITE_ZEROES)).isZero();
+            s.negotiate(1L << 32 | 1L << VirtioBlk.F_RO, ProtocolFeature.maskOf(ProtocolFeature.values()));
+            assertThat(Endianness.LITTLE.u64(MemorySegment.ofArray(s.frontend().getConfig(0, 8)), 0))
+                    .isEqualTo((1L << 20) / 512);
         }
     }
 
