@@ -117,7 +117,6 @@ public final class UnixSocket implements AutoCloseable {
      */
     public static UnixSocket connect(Path path, Duration timeout) throws IOException {
         long deadline = System.nanoTime() + timeout.toNanos();
-        Duration delay = FIRST_RETRY;
         int attempts = 0;
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment addr = SocketLayouts.sockaddrUn(arena, path);
@@ -134,14 +133,20 @@ public final class UnixSocket implements AutoCloseable {
                             + timeout.toMillis() + " ms", errno);
                 }
                 try {
-                    Thread.sleep(Math.max(1, Math.min(delay.toMillis(), left / 1_000_000)));
+                    Thread.sleep(Math.max(1, Math.min(retryDelay(attempts).toMillis(), left / 1_000_000)));
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                     throw new InterruptedIOException("interrupted while connecting to " + path);
                 }
-                delay = delay.multipliedBy(2).compareTo(MAX_RETRY) > 0 ? MAX_RETRY : delay.multipliedBy(2);
             }
         }
+    }
+
+    /** The wait after failed attempt {@code attempt} (from 1): 10 ms, doubling each time, at most 500 ms. */
+    static Duration retryDelay(int attempt) {
+        if (attempt < 1) throw new IllegalArgumentException("attempts count from 1, got " + attempt);
+        Duration delay = FIRST_RETRY.multipliedBy(1L << Math.min(attempt - 1, 20));
+        return delay.compareTo(MAX_RETRY) > 0 ? MAX_RETRY : delay;
     }
 
     /** One connect(2) on a fresh socket: the connected descriptor, or -errno. */

@@ -26,15 +26,11 @@ class FdTest {
     }
 
     @Test
-    void memfdHasItsSizeAndCloseOnExec() throws Exception {
+    void memfdHasItsNameAndSize() throws Exception {
         try (Fd fd = MemFd.create("fd-size", 3 * 4096 + 17)) {
             assertThat(fd.size()).isEqualTo(3 * 4096 + 17);
             assertThat(Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd.value())).toString())
                     .startsWith("/memfd:fd-size");
-            String fdinfo = Files.readString(Path.of("/proc/self/fdinfo/" + fd.value()));
-            long flags = Long.parseLong(fdinfo.lines().filter(l -> l.startsWith("flags:")).findFirst().orElseThrow()
-                    .substring(6).trim(), 8);
-            assertThat(flags & OpenFlags.O_CLOEXEC).isNotZero();
             MemFd.truncate(fd, 8192);
             assertThat(fd.size()).isEqualTo(8192);
         }

@@ -18,6 +18,17 @@ final class ProcSelf {
         }
     }
 
+    /** The file status and descriptor flags of {@code fd}: the octal "flags:" line of /proc/self/fdinfo/FD. */
+    static int fdFlags(int fd) {
+        try (Stream<String> lines = Files.lines(Path.of("/proc/self/fdinfo/" + fd))) {
+            String line = lines.filter(l -> l.startsWith("flags:")).findFirst()
+                    .orElseThrow(() -> new IllegalStateException("no flags line in /proc/self/fdinfo/" + fd));
+            return Integer.parseInt(line.substring("flags:".length()).trim(), 8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
     /** True when some line of /proc/self/maps starts at {@code address}. */
     static boolean mapped(long address) {
         String start = Long.toHexString(address) + "-";

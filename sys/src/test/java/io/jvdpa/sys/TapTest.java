@@ -5,7 +5,9 @@ import java.lang.foreign.MemorySegment;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashMap;
 import java.util.HexFormat;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 
 import org.junit.jupiter.api.Test;
@@ -27,6 +29,10 @@ class TapTest {
     /** TEST-NET-1 addresses, only ever inside the namespace the test makes. */
     private static final int HOST_IP = 0xc0000201; // 192.0.2.1, the namespace's end
     private static final int OUR_IP = 0xc0000202; // 192.0.2.2, the frames we write
+    /** The ethtool names of the features TUN_F_CSUM, TUN_F_TSO4 and TUN_F_TSO6 turn on. */
+    private static final String CSUM = "tx-checksum-ip-generic";
+    private static final String TSO4 = "tx-tcp-segmentation";
+    private static final String TSO6 = "tx-tcp6-segmentation";
 
     private static String uniqueName() {
         return "jvt" + ProcessHandle.current().pid() % 100_000 + "x" + SERIAL.incrementAndGet();
@@ -50,13 +56,37 @@ class TapTest {
             assertThat(Integer.decode(Files.readString(sys.resolve("flags")).trim()) & 1).isEqualTo(1);
             tap.setMtu(9000);
             assertThat(tap.mtu()).isEqualTo(9000);
-            tap.setOffload(Tap.TUN_F_CSUM | Tap.TUN_F_TSO4 | Tap.TUN_F_TSO6);
             tap.setVnetHeaderSize(10);
             assertThat(tap.vnetHeaderSize()).isEqualTo(10);
             tap.setUp(false);
             assertThat(tap.isUp()).isFalse();
         }
         assertThat(sys).doesNotExist();
+    }
+
+    @Test
+    void offloadsReachTheDevice() throws Exception {
+        try (Tap tap = Tap.open(uniqueName())) {
+            // A new device takes neither: the host checksums and segments every frame before handing it to us.
+            assertThat(offloads(tap)).containsEntry(CSUM, false).containsEntry(TSO4, false).containsEntry(TSO6, false);
+            tap.setOffload(Tap.TUN_F_CSUM | Tap.TUN_F_TSO4 | Tap.TUN_F_TSO6);
+            assertThat(offloads(tap)).containsEntry(CSUM, true).containsEntry(TSO4, true).containsEntry(TSO6, true)
+                    .containsEntry("tx-tcp-ecn-segmentation", false);
+            tap.setOffload(Tap.TUN_F_CSUM | Tap.TUN_F_TSO6);
+            assertThat(offloads(tap)).containsEntry(CSUM, true).containsEntry(TSO4, false).containsEntry(TSO6, true);
+            tap.setOffload(0);
+            assertThat(offloads(tap)).containsEntry(CSUM, false).containsEntry(TSO4, false).containsEntry(TSO6, false);
+        }
+    }
+
+    /** The device's active features from {@code ethtool -k}: "name: on" or "name: off [requested on]". */
+    private static Map<String, Boolean> offloads(Tap tap) throws Exception {
+        Map<String, Boolean> features = new HashMap<>();
+        for (String line : Command.run("ethtool", "-k", tap.name()).lines().toList()) {
+            String[] parts = line.trim().split(":\\s+");
+            if (parts.length == 2) features.put(parts[0], parts[1].startsWith("on"));
+        }
+        return features;
     }
 
     @Test

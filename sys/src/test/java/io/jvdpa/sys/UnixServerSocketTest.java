@@ -12,6 +12,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -116,11 +117,20 @@ class UnixServerSocketTest {
         long start = System.nanoTime();
         assertThatThrownBy(() -> UnixSocket.connect(path, Duration.ofMillis(300)))
                 .isInstanceOfSatisfying(LinuxException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT))
-                .hasMessageContaining(path.toString()).hasMessageContaining("gave up after");
+                .hasMessageContaining(path.toString())
+                // Backing off from 10 ms leaves room for about six attempts in 300 ms; a fixed 10 ms would make 30.
+                .hasMessageMatching(".*gave up after [2-7] attempts in 300 ms.*");
         long elapsed = System.nanoTime() - start;
         assertThat(elapsed).isBetween(250_000_000L, 2_000_000_000L);
         assertThatThrownBy(() -> UnixSocket.connect(path))
                 .isInstanceOfSatisfying(LinuxException.class, e -> assertThat(e.errno()).isEqualTo(Errno.ENOENT));
+    }
+
+    @Test
+    void retryIntervalDoublesUpToHalfASecond() {
+        assertThat(IntStream.rangeClosed(1, 8).mapToObj(UnixSocket::retryDelay).map(Duration::toMillis))
+                .containsExactly(10L, 20L, 40L, 80L, 160L, 320L, 500L, 500L);
+        assertThat(UnixSocket.retryDelay(Integer.MAX_VALUE)).isEqualTo(Duration.ofMillis(500));
     }
 
     @Test
