@@ -25,10 +25,13 @@ public enum Endianness {
     private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle U8_ALIGNED = ValueLayout.JAVA_BYTE.varHandle();
     private static final VarHandle U16_ALIGNED =
             ValueLayout.JAVA_SHORT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
     private static final VarHandle U32_ALIGNED =
             ValueLayout.JAVA_INT.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
+    private static final VarHandle U64_ALIGNED =
+            ValueLayout.JAVA_LONG.withOrder(ByteOrder.LITTLE_ENDIAN).varHandle();
 
     /** The order of this JVM's platform, which is the guest's order for a same-architecture legacy guest. */
     public static Endianness nativeOrder() {
@@ -64,12 +67,20 @@ public enum Endianness {
     }
 
     public long u64(MemorySegment s, long offset) {
-        long v = s.get(U64, offset);
-        return this == BIG ? Long.reverseBytes(v) : v;
+        return order64(s.get(U64, offset));
     }
 
     public void putU64(MemorySegment s, long offset, long value) {
-        s.set(U64, offset, this == BIG ? Long.reverseBytes(value) : value);
+        s.set(U64, offset, order64(value));
+    }
+
+    /** Reads a byte with acquire ordering; a byte has no order, hence static like {@link #u8}. */
+    public static int u8Acquire(MemorySegment s, long offset) {
+        return Byte.toUnsignedInt((byte) U8_ALIGNED.getAcquire(s, offset));
+    }
+
+    public static void putU8Release(MemorySegment s, long offset, int value) {
+        U8_ALIGNED.setRelease(s, offset, (byte) value);
     }
 
     /** Reads a 16-bit field with acquire ordering: later reads cannot move before it. */
@@ -90,6 +101,14 @@ public enum Endianness {
         U32_ALIGNED.setRelease(s, offset, order32((int) value));
     }
 
+    public long u64Acquire(MemorySegment s, long offset) {
+        return order64((long) U64_ALIGNED.getAcquire(s, offset));
+    }
+
+    public void putU64Release(MemorySegment s, long offset, long value) {
+        U64_ALIGNED.setRelease(s, offset, order64(value));
+    }
+
     /** A 16-bit read that is a single access but orders nothing (for event indices read after a fence). */
     public int u16Opaque(MemorySegment s, long offset) {
         return Short.toUnsignedInt(order16((short) U16_ALIGNED.getOpaque(s, offset)));
@@ -106,5 +125,9 @@ public enum Endianness {
 
     public int order32(int v) {
         return this == BIG ? Integer.reverseBytes(v) : v;
+    }
+
+    public long order64(long v) {
+        return this == BIG ? Long.reverseBytes(v) : v;
     }
 }

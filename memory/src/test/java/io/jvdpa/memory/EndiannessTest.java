@@ -28,13 +28,40 @@ class EndiannessTest {
         assertThat(e.u16(s, off)).isEqualTo((int) v & 0xffff);
     }
 
+    /**
+     * The acquire and release accessors lay bytes out as java.nio does for the same order, and each reads what
+     * the plain accessor of its width wrote, at any naturally aligned offset.
+     */
     @Property
-    void orderedAccessorsAgreeWithPlainOnes(@ForAll Endianness e, @ForAll short v, @ForAll int w) {
-        e.putU16Release(s, 2, v);
-        assertThat(e.u16(s, 2)).isEqualTo(Short.toUnsignedInt(v));
-        assertThat(e.u16Acquire(s, 2)).isEqualTo(Short.toUnsignedInt(v));
-        e.putU32Release(s, 4, Integer.toUnsignedLong(w));
-        assertThat(e.u32Acquire(s, 4)).isEqualTo(e.u32(s, 4)).isEqualTo(Integer.toUnsignedLong(w));
+    void orderedAccessorsMatchNioAndThePlainOnes(@ForAll Endianness e, @ForAll byte b, @ForAll short v, @ForAll int w,
+            @ForAll long x, @ForAll @IntRange(max = 6) int slot) {
+        long at = 8L * slot;
+        Endianness.putU8Release(s, at + 1, b);
+        assertThat(bytes(at + 1, 1)).containsExactly(b);
+        assertThat(Endianness.u8Acquire(s, at + 1)).isEqualTo(Endianness.u8(s, at + 1)).isEqualTo(Byte.toUnsignedInt(b));
+        e.putU16Release(s, at + 2, v);
+        assertThat(bytes(at + 2, 2)).isEqualTo(nio(e, 2).putShort(0, v).array());
+        assertThat(e.u16Acquire(s, at + 2)).isEqualTo(e.u16(s, at + 2)).isEqualTo(Short.toUnsignedInt(v));
+        e.putU32Release(s, at + 4, Integer.toUnsignedLong(w));
+        assertThat(bytes(at + 4, 4)).isEqualTo(nio(e, 4).putInt(0, w).array());
+        assertThat(e.u32Acquire(s, at + 4)).isEqualTo(e.u32(s, at + 4)).isEqualTo(Integer.toUnsignedLong(w));
+        e.putU64Release(s, at, x);
+        assertThat(bytes(at, 8)).isEqualTo(nio(e, 8).putLong(0, x).array());
+        assertThat(e.u64Acquire(s, at)).isEqualTo(e.u64(s, at)).isEqualTo(x);
+
+        // And the other way round: what a plain store wrote, an acquire load reads.
+        e.putU64(s, at, ~x);
+        assertThat(e.u64Acquire(s, at)).isEqualTo(~x);
+        Endianness.putU8(s, at, b ^ 0x5a);
+        assertThat(Endianness.u8Acquire(s, at)).isEqualTo((b ^ 0x5a) & 0xff);
+    }
+
+    private byte[] bytes(long offset, int length) {
+        return s.asSlice(offset, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+    }
+
+    private static ByteBuffer nio(Endianness e, int length) {
+        return ByteBuffer.allocate(length).order(e.byteOrder());
     }
 
     @Property

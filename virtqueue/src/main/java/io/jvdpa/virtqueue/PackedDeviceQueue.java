@@ -126,6 +126,9 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
                 }
             }
             // The Buffer ID is in the last descriptor of the list (§2.8.6).
+            if (id >= size) {
+                throw bufferIdOutOfRange("descriptor list at position " + nextAvail, id);
+            }
             chain.finish(id, count);
             nextAvail = pos;
             availWrap = wrap;
@@ -184,6 +187,9 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
                 }
                 chain.addBuffer(addr, len, (flags & Desc.F_WRITE) != 0, mem);
             }
+            if (id >= size) {
+                throw bufferIdOutOfRange("saved descriptor list", id);
+            }
             chain.finish(id, count);
             inFlight++;
             inFlightDescriptors += count;
@@ -197,6 +203,16 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
             internalError("chainFrom", e);
             return false;
         }
+    }
+
+    /**
+     * A Buffer ID names one of the at most queue-size buffers in flight: the driver takes it from its free ids and
+     * indexes its per-buffer state with it when the id comes back used (VIRTIO 1.2 §2.8.21.1, §2.8.22). Echoing a
+     * larger one back would corrupt that state, so the list is refused.
+     */
+    private RingViolation bufferIdOutOfRange(String list, int id) {
+        return new RingViolation("%s has Buffer ID %d, queue size is %d (VIRTIO 1.2 §2.8.21.1, §2.8.22)"
+                .formatted(list, id, size));
     }
 
     /** An indirect table: its entries in order, only WRITE meaningful (VIRTIO 1.2 §2.8.7, §2.8.19). */

@@ -88,9 +88,13 @@ class HostileRingTest {
             o.putU16Release(g.areas.driverArea(), SplitRing.AVAIL_IDX, idx);
         }
 
-        /** Packed descriptor made available in the first lap (wrap counter 1). */
+        /** Packed descriptor made available in the first lap (wrap counter 1), its Buffer ID its position. */
         void pdesc(int pos, long addr, long len, int flags) {
-            packedDesc(g.areas.descriptors(), o, pos, addr, len, pos, flags | Desc.F_AVAIL);
+            pdesc(pos, addr, len, pos, flags);
+        }
+
+        void pdesc(int pos, long addr, long len, int id, int flags) {
+            packedDesc(g.areas.descriptors(), o, pos, addr, len, id, flags | Desc.F_AVAIL);
         }
 
         /** Packed indirect table entry in guest memory. */
@@ -242,6 +246,15 @@ class HostileRingTest {
                 new Case("readable descriptor after a writable one", true, false, "follows a device-writable one", r -> {
                     r.pdesc(1, r.data + 64, 64, 0);
                     r.pdesc(0, r.data, 64, w | n);
+                }),
+                new Case("Buffer ID >= queue size", true, false, "has Buffer ID 8, queue size is 8", r -> {
+                    // The id that counts is the last descriptor's (§2.8.6): the head's is in range.
+                    r.pdesc(1, r.data + 64, 64, SIZE, w);
+                    r.pdesc(0, r.data, 64, 0, n);
+                }),
+                new Case("indirect descriptor with Buffer ID >= queue size", true, true, "has Buffer ID 65535", r -> {
+                    r.pindirect(0, r.data, 16, w);
+                    r.pdesc(0, r.table, 16, 0xFFFF, ind);
                 }));
         return cases.stream().flatMap(c -> Stream.of(Arguments.of(c, Endianness.LITTLE), Arguments.of(c, Endianness.BIG)));
     }

@@ -94,6 +94,21 @@ class InflightResubmitTest {
     }
 
     @Test
+    void aSavedPackedListWithABufferIdOutsideTheQueueBreaksIt() {
+        for (Endianness order : Endianness.values()) {
+            try (GuestFixture g = new GuestFixture(VirtqueueFeatures.packed(8, order), false);
+                 Arena arena = Arena.ofConfined()) {
+                MemorySegment saved = arena.allocate(Desc.SIZE, 8);
+                GuestFixture.packedDesc(saved, order, 0, g.allocate(16), 16, 8, Desc.F_WRITE);
+                DeviceQueue device = g.device(RingState.initial());
+                assertThat(device.chainFrom(saved, 1, new DescriptorChain())).isFalse();
+                assertThat(device.brokenReason()).contains("Buffer ID 8, queue size is 8");
+                assertThat(device.inFlight()).isZero();
+            }
+        }
+    }
+
+    @Test
     void eachFormatRefusesTheOthersWay() {
         try (GuestFixture split = new GuestFixture(VirtqueueFeatures.split(8, Endianness.LITTLE), false);
              GuestFixture packed = new GuestFixture(VirtqueueFeatures.packed(8, Endianness.LITTLE), false)) {

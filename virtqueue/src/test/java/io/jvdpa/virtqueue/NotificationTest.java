@@ -12,7 +12,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * Notification suppression both ways, for split and packed rings with and without EVENT_IDX: the device
  * notifies exactly when the driver asked (used_event, NO_INTERRUPT, packed driver event suppression), the
  * driver kicks exactly when the device asked (avail_event, NO_NOTIFY, packed device event suppression), and
- * re-enabling reports work that arrived meanwhile.
+ * re-enabling reports work that arrived meanwhile. A burst of used buffers reaches the driver at one publish and
+ * costs one notification.
  */
 class NotificationTest {
 
@@ -119,6 +120,56 @@ class NotificationTest {
             assertThat(p.device.enableNotifications()).as("ring drained").isFalse();
             p.post();
             assertThat(p.driver.needsKick()).as("device re-enabled kicks").isTrue();
+        }
+    }
+
+    @ParameterizedTest(name = "packed={0} eventIdx={1} {2}")
+    @MethodSource("formats")
+    void aBurstIsPublishedAtOnceAndNotifiedOnce(boolean packed, boolean eventIdx, Endianness order) {
+        int burst = 5;
+        int bursts = 3;
+        // Starting just short of the split index wrap / the packed ring's end, so bursts straddle it.
+        RingState start = packed ? RingState.packed(6, true, 6, true) : RingState.split(0xFFFE, 0xFFFE);
+        try (Pair p = new Pair(packed, eventIdx, order, 8, start)) {
+            int[] ids = new int[burst];
+            int[] counts = new int[burst];
+            for (int b = 0; b < bursts; b++) {
+                p.driver.enableInterrupts();
+                for (int i = 0; i < burst; i++) {
+                    p.post();
+                }
+                for (int i = 0; i < burst; i++) {
+                    assertThat(p.device.pop(p.chain)).isTrue();
+                    ids[i] = p.chain.headId();
+                    counts[i] = p.chain.descriptorCount();
+                }
+                RingState before = p.device.state();
+                int usedIdx = order.u16(p.g.areas.deviceArea(), SplitRing.USED_IDX);
+                // Completed in reverse, and each addition checked: nothing shows before publishUsed.
+                for (int i = burst - 1; i >= 0; i--) {
+                    p.device.addUsed(ids[i], counts[i], 8);
+                    assertThat(p.driver.reap(p.used)).as("burst %d: used entry visible before publishUsed", b).isFalse();
+                    if (packed) {
+                        int flags = order.u16(p.g.areas.descriptors(), (long) Desc.SIZE * before.nextUsed() + Desc.PACKED_FLAGS);
+                        assertThat(PackedRing.isUsed(flags, before.usedWrap())).as("first used descriptor's flags").isFalse();
+                    } else {
+                        assertThat(order.u16(p.g.areas.deviceArea(), SplitRing.USED_IDX)).as("used idx").isEqualTo(usedIdx);
+                    }
+                    assertThat(p.device.needsNotification()).as("notification before publishUsed").isFalse();
+                }
+
+                p.device.publishUsed();
+                assertThat(p.device.needsNotification()).as("burst %d", b).isTrue();
+                assertThat(p.device.needsNotification()).as("burst %d: a second notification", b).isFalse();
+                for (int i = 0; i < burst; i++) {
+                    assertThat(p.driver.reap(p.used)).as("burst %d: entry %d after publishUsed", b, i).isTrue();
+                }
+                assertThat(p.driver.reap(p.used)).isFalse();
+                assertThat(p.driver.state()).isEqualTo(p.device.state());
+            }
+            assertThat(p.device.counters().notifications()).isEqualTo(bursts);
+            assertThat(p.device.counters().notificationsSuppressed()).isZero();
+            assertThat(p.device.counters().usedChains()).isEqualTo((long) burst * bursts);
         }
     }
 

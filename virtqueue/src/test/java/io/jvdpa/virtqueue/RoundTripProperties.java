@@ -18,13 +18,16 @@ import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
+import net.jqwik.api.statistics.Statistics;
 
 /**
  * Whatever the driver side posts, the device side sees byte for byte, and whatever the device writes comes
  * back to the driver with the right length: split and packed, little- and big-endian, direct and indirect,
  * EVENT_IDX on and off, legacy and compact layouts, starting near the 16-bit index wrap (split) or the end of
- * the ring in either lap (packed), completing out of order. Each round also checks that the first kick and the
- * first interrupt after enabling them are asked for.
+ * the ring in either lap (packed), completing out of order. Every try runs until both sides have crossed that wrap
+ * (split: 0xFFFF to 0; packed: a wrap counter flip), and every combination of format, byte order, indirect and
+ * EVENT_IDX must come up. Each round also checks that the first kick and the first interrupt after enabling
+ * them are asked for.
  */
 class RoundTripProperties {
 
@@ -58,7 +61,7 @@ class RoundTripProperties {
                 });
     }
 
-    record Posted(int token, List<byte[]> readable, long[] writableAddrs, int[] writableLens) {
+    record Posted(int token, boolean indirect, List<byte[]> readable, long[] writableAddrs, int[] writableLens) {
         int writableTotal() {
             return Arrays.stream(writableLens).sum();
         }
@@ -67,11 +70,28 @@ class RoundTripProperties {
     /** Found by this property: a packed driver starting mid-ring must not see its own start lap as used. */
     @Example
     void packedDriverStartingMidRingSeesNoStaleUsedEntries() {
-        deviceSeesWhatTheDriverPosts(new Config(true, Endianness.LITTLE, true, true, 2, 0, true, false, 1));
+        roundTrip(new Config(true, Endianness.LITTLE, true, true, 2, 0, true, false, 1));
     }
 
     @Property(tries = 400)
     void deviceSeesWhatTheDriverPosts(@ForAll("configs") Config c) {
+        Statistics.label("format").collect(c.packed() ? "packed" : "split", c.order(),
+                c.indirect() ? "indirect" : "direct", c.eventIdx() ? "event-idx" : "no-event-idx");
+        Statistics.label("format").coverage(coverage -> {
+            for (String format : List.of("packed", "split")) {
+                for (Endianness order : Endianness.values()) {
+                    for (String indirect : List.of("indirect", "direct")) {
+                        for (String eventIdx : List.of("event-idx", "no-event-idx")) {
+                            coverage.check(format, order, indirect, eventIdx).count(n -> n > 0);
+                        }
+                    }
+                }
+            }
+        });
+        roundTrip(c);
+    }
+
+    private void roundTrip(Config c) {
         Random random = new Random(c.seed());
         try (GuestFixture g = new GuestFixture(c.features(), c.legacyLayout())) {
             DriverQueue driver = g.driver(c.start());
@@ -84,7 +104,14 @@ class RoundTripProperties {
             int rounds = 3 + random.nextInt(12);
             long reaped = 0;
             long posted = 0;
-            for (int round = 0; round < rounds; round++) {
+            int indirectPosted = 0;
+            RingState before = c.start();
+            boolean availCrossed = false;
+            boolean usedCrossed = false;
+            // Each round moves both indices by 1 to size, and starts at most 41 short of the wrap: 300 rounds
+            // always get across.
+            for (int round = 0; round < rounds || !(availCrossed && usedCrossed); round++) {
+                assertThat(round).as("rounds without crossing the wrap from %s", c.start()).isLessThan(300);
                 ArrayDeque<Posted> order = new ArrayDeque<>();
                 g.resetData();
                 // Both sides are idle and ask to be told: the first kick and the first interrupt must come.
@@ -97,6 +124,7 @@ class RoundTripProperties {
                         break;
                     }
                     nextToken++;
+                    indirectPosted += p.indirect() ? 1 : 0;
                     byToken.put(p.token(), p);
                     order.add(p);
                     if (random.nextInt(4) == 0) {
@@ -151,21 +179,35 @@ class RoundTripProperties {
                     assertThat(used.length()).isEqualTo(written.length);
                     assertThat(gather(g, p, written.length)).isEqualTo(written);
                 }
+                RingState now = device.state();
+                assertThat(driver.state()).as("driver and device agree where the ring stands").isEqualTo(now);
+                availCrossed |= crossed(c.packed(), before.nextAvail(), before.availWrap(), now.nextAvail(), now.availWrap());
+                usedCrossed |= crossed(c.packed(), before.nextUsed(), before.usedWrap(), now.nextUsed(), now.usedWrap());
+                before = now;
+            }
+            if (c.indirect()) {
+                assertThat(indirectPosted).as("indirect buffers posted").isPositive();
             }
             assertThat(reaped).isEqualTo(posted);
             assertThat(driver.inFlight()).isZero();
             assertThat(device.inFlight()).isZero();
             assertThat(driver.freeDescriptors()).isEqualTo(c.size());
             assertThat(device.counters().chains()).isEqualTo(posted);
-            RingState end = device.state();
-            assertThat(end.nextAvail()).isEqualTo(driver.state().nextAvail());
-            assertThat(end.nextUsed()).isEqualTo(driver.state().nextUsed());
         }
     }
 
-    /** Posts one random buffer, or returns null if the ring is full. */
+    /**
+     * Whether a round went over the wrap: a split index from 0xFFFF to 0 (a round moves it by less than 2^16),
+     * a packed position past the end of the ring, which flips its wrap counter (a round moves it by at most one
+     * lap).
+     */
+    private static boolean crossed(boolean packed, int from, boolean fromWrap, int to, boolean toWrap) {
+        return packed ? fromWrap != toWrap : to < from;
+    }
+
+    /** Posts one random buffer, or returns null if the ring is full. The first buffer is indirect if it may be. */
     private static Posted post(GuestFixture g, DriverQueue driver, Random random, int token, Config c) {
-        boolean indirect = c.indirect() && random.nextBoolean();
+        boolean indirect = c.indirect() && (token == 0 || random.nextBoolean());
         int limit = indirect ? Math.min(GuestFixture.MAX_PER_TABLE, c.size()) : Math.min(c.size(), 6);
         int free = indirect ? 1 : driver.freeDescriptors();
         if (free == 0) {
@@ -199,7 +241,7 @@ class RoundTripProperties {
         if (!ok) {
             return null;
         }
-        return new Posted(token, readableData, Arrays.copyOfRange(addrs, readable, n), Arrays.copyOfRange(lens, readable, n));
+        return new Posted(token, indirect, readableData, Arrays.copyOfRange(addrs, readable, n), Arrays.copyOfRange(lens, readable, n));
     }
 
     private static byte[] concat(List<byte[]> parts) {
