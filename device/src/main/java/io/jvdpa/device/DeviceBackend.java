@@ -141,11 +141,8 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         if (profile.packed()) {
             f |= VirtioFeatures.bit(VirtioFeatures.RING_PACKED);
         }
-        if (profile.anyLayout() && profile.legacy() != LegacyPolicy.OFF) {
+        if (profile.anyLayoutOffered()) {
             f |= VirtioFeatures.bit(VirtioFeatures.ANY_LAYOUT);
-        }
-        if (profile.orderPlatform()) {
-            f |= VirtioFeatures.bit(VirtioFeatures.ORDER_PLATFORM);
         }
         return f;
     }
