@@ -48,7 +48,7 @@ public final class DeviceOptions {
 
     public DeviceProfile profile() {
         return new DeviceProfile(LegacyPolicy.ofFlag(legacy), onOff("--packed", packed),
-                onOff("--any-layout", anyLayout), false);
+                onOff("--any-layout", anyLayout));
     }
 
     public int socketModeBits() {

@@ -41,9 +41,9 @@ public final class DeviceRunner implements AutoCloseable {
             closeWorkers();
             throw new StartException("cannot listen on " + options.socketPath + ": " + e.getMessage(), e);
         }
-        LOG.info("{}: {} device {} on {} ({} mode, profile {})", name, device.type(),
+        LOG.info("{}: {} device {} on {} ({} mode); profile: {}", name, device.type(),
                 options.client ? "connecting to" : "listening", options.socketPath,
-                options.poll ? "poll" : "event", options.profile());
+                options.poll ? "poll" : "event", backend.profile().statement(backend.queueCount()));
     }
 
     public DeviceBackend backend() {

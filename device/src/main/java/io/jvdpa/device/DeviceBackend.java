@@ -141,11 +141,8 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         if (profile.packed()) {
             f |= VirtioFeatures.bit(VirtioFeatures.RING_PACKED);
         }
-        if (profile.anyLayout() && profile.legacy() != LegacyPolicy.OFF) {
+        if (profile.anyLayoutOffered()) {
             f |= VirtioFeatures.bit(VirtioFeatures.ANY_LAYOUT);
-        }
-        if (profile.orderPlatform()) {
-            f |= VirtioFeatures.bit(VirtioFeatures.ORDER_PLATFORM);
         }
         return f;
     }
@@ -465,14 +462,16 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             throw new VhostUserException("SET_VRING_ENDIAN " + num + " for queue " + index + " (0 little, 1 big)");
         }
         Endianness order = num == 1 ? Endianness.BIG : Endianness.LITTLE;
-        if (order == Endianness.BIG && profile.legacy() != LegacyPolicy.AUTO) {
+        // A modern driver's rings are little-endian whatever it asks, so only a driver not known to be modern can
+        // be a big-endian legacy one for the profile to refuse.
+        if (order == Endianness.BIG && driver.kind() != DriverModel.Kind.MODERN
+                && profile.legacy() != LegacyPolicy.AUTO) {
             throw refuse("legacy big-endian driver refused: profile --legacy " + profile.legacy().flag());
         }
-        if (driver.kind() == DriverModel.Kind.MODERN && order == Endianness.BIG) {
+        if (!driver.ringEndian(q.index(), order)) {
             LOG.warn("{}: SET_VRING_ENDIAN big for queue {} ignored: a VERSION_1 driver is little-endian", name, index);
             return;
         }
-        driver.ringEndian(q.index(), order);
         if (order != Endianness.nativeOrder()) {
             // The config space read before the order was known was in the wrong order: ask for a re-read.
             configChanged();
@@ -605,7 +604,6 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             }
             active = true;
         }
-        driver.kicked(q.index());
         var started = ring;
         q.worker.run(() -> {
             q.ring = started;
@@ -643,6 +641,9 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             }
         }
         q.kicks++;
+        if (driver.kickIsEvidence()) {
+            driver.kicked(q.index());
+        }
         process(q);
     }
 
@@ -905,7 +906,9 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         for (Queue q : queues) {
             var ring = q.ring;
             var c = ring != null ? ring.counters() : null;
-            qs.add(new QueueSnapshot(q.index(), q.size, ring != null, q.enabled, d.ringOrders().get(q.index()),
+            // A running ring keeps the order it was started with; the model's is what the next start would use.
+            Endianness order = ring != null ? ring.features().order() : d.ringOrders().get(q.index());
+            qs.add(new QueueSnapshot(q.index(), q.size, ring != null, q.enabled, order,
                     q.kicks, q.notifications, c != null ? c.chains() : 0, c != null ? c.readableBytes() : 0,
                     c != null ? c.usedChains() : 0, c != null ? c.usedBytes() : 0, c != null ? c.errors() : 0,
                     ring != null && ring.isBroken(), ring != null ? ring.brokenReason() : null));

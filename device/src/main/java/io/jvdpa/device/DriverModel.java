@@ -14,7 +14,8 @@ import java.util.List;
  * a modern driver is little-endian whatever was asked. Every observation that went into the decision is
  * kept as evidence, for {@code jvdpa dev config show} and the logs.
  *
- * <p>Changed only by the connection thread; read by others through {@link #snapshot()}.
+ * <p>Changed by the connection thread, and by a worker only for the first kick before DRIVER_OK; read by others
+ * through {@link #snapshot()}.
  */
 public final class DriverModel {
     public enum Kind { UNKNOWN, MODERN, LEGACY }
@@ -24,6 +25,9 @@ public final class DriverModel {
                            List<String> evidence) {}
 
     private static final int MAX_EVIDENCE = 32;
+    /** Device status bits (virtio 1.2 section 2.1). */
+    private static final int DRIVER_OK = 0x4;
+    private static final int FEATURES_OK = 0x8;
 
     private final Endianness defaultLegacyOrder;
     private final Endianness[] ringOrder;
@@ -34,6 +38,12 @@ public final class DriverModel {
     private Endianness legacyOrder;
     private int status;
     private boolean statusKnown;
+    private boolean earlyKickNoted;
+    /**
+     * Whether the next kick is evidence: the front-end told the status, DRIVER_OK is not in it, and no such kick
+     * was noted yet. Read on every kick without the lock, so that once it is false a kick costs one read.
+     */
+    private volatile boolean kickIsEvidence;
 
     public DriverModel(int queues, Endianness defaultLegacyOrder) {
         this.defaultLegacyOrder = defaultLegacyOrder;
@@ -50,6 +60,8 @@ public final class DriverModel {
         evidence.clear();
         status = 0;
         statusKnown = false;
+        earlyKickNoted = false;
+        kickIsEvidence = false;
     }
 
     /** SET_FEATURES: the acked set decides the kind. */
@@ -72,25 +84,49 @@ public final class DriverModel {
         }
     }
 
+    /** Whether a kick arriving now would be evidence; cheap enough for every kick (see {@link #kicked}). */
+    public boolean kickIsEvidence() {
+        return kickIsEvidence;
+    }
+
+    /**
+     * A kick arrived on {@code queue}. Before DRIVER_OK it is what a legacy driver may do (it uses the device
+     * before telling it is ready); the first such kick is noted. Called by the worker that took the kick, only
+     * while {@link #kickIsEvidence()}.
+     */
     public synchronized void kicked(int queue) {
-        if (statusKnown && (status & 4) == 0) {
+        if (kickIsEvidence) {
             note("kick on queue " + queue + " before DRIVER_OK");
+            earlyKickNoted = true;
+            kickIsEvidence = false;
         }
     }
 
     public synchronized void status(int newStatus) {
-        if (newStatus != 0 && (newStatus & 4) != 0 && (newStatus & 8) == 0 && (status & 8) == 0) {
+        if (newStatus != 0 && (newStatus & DRIVER_OK) != 0 && (newStatus & FEATURES_OK) == 0
+                && (status & FEATURES_OK) == 0) {
             note("DRIVER_OK without FEATURES_OK: legacy status sequence");
         }
         status = newStatus;
         statusKnown = true;
+        kickIsEvidence = !earlyKickNoted && (newStatus & DRIVER_OK) == 0;
     }
 
-    /** SET_VRING_ENDIAN for one ring; also becomes the device-wide order headers and config use. */
-    public synchronized void ringEndian(int queue, Endianness order) {
+    /**
+     * SET_VRING_ENDIAN for one ring; the order also becomes the device-wide one headers and config use. A modern
+     * driver is little-endian whatever it asks: a big order for it is noted and ignored.
+     *
+     * @return whether the order took effect
+     */
+    public synchronized boolean ringEndian(int queue, Endianness order) {
+        if (kind == Kind.MODERN && order == Endianness.BIG) {
+            note("SET_VRING_ENDIAN queue " + queue + ": BIG ignored: VERSION_1 acked, the driver is little-endian");
+            return false;
+        }
         ringOrder[queue] = order;
         legacyOrder = order;
         note("SET_VRING_ENDIAN queue " + queue + ": " + order);
+        return true;
     }
 
     public synchronized Kind kind() {

@@ -1,10 +1,17 @@
 package io.jvdpa.device;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.jvdpa.memory.Endianness;
+import io.jvdpa.vhostuser.DriverRing;
+import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.virtqueue.ChainReader;
 import io.jvdpa.virtqueue.ChainWriter;
 import io.jvdpa.virtqueue.DescriptorChain;
 import io.jvdpa.virtqueue.DeviceQueue;
+import io.jvdpa.virtqueue.UsedBuffer;
+import java.lang.foreign.ValueLayout;
+import java.time.Duration;
 import java.util.Map;
 
 /**
@@ -19,7 +26,7 @@ final class EchoDevice implements VirtioDevice {
     private volatile DeviceContext context;
     /** Whether process() uses the ring handed over at queueStarted, as the net device does, or asks each time. */
     private final boolean holdsRing;
-    private final DeviceQueue[] held = new DeviceQueue[2];
+    private final DeviceQueue[] held;
     volatile int activations;
     volatile int deactivations;
 
@@ -45,7 +52,7 @@ final class EchoDevice implements VirtioDevice {
 
     @Override
     public int maxQueues() {
-        return 2;
+        return held.length;
     }
 
     @Override
@@ -66,7 +73,35 @@ final class EchoDevice implements VirtioDevice {
     }
 
     EchoDevice(boolean holdsRing) {
+        this(holdsRing, 2);
+    }
+
+    EchoDevice(boolean holdsRing, int queues) {
         this.holdsRing = holdsRing;
+        this.held = new DeviceQueue[queues];
+    }
+
+    /**
+     * The driver side of one exchange on {@code ring}: sends {@code value} as the header in {@code order} with four
+     * bytes after it, waits for the reply and returns its header, read in {@code order}.
+     */
+    static int roundTrip(DriverSession s, DriverRing ring, Endianness order, int value) throws Exception {
+        ValueLayout.OfInt u32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(order.byteOrder());
+        long out = s.ram().allocate(8, 16);
+        long in = s.ram().allocate(8, 16);
+        s.ram().at(out, 8).set(u32, 0, value);
+        s.ram().at(out, 8).set(ValueLayout.JAVA_INT_UNALIGNED, 4, 0x01020304);
+        assertThat(ring.queue().post(new long[] {out, in}, new int[] {8, 8}, 1, 1, value)).isTrue();
+        ring.publishAndKick();
+        UsedBuffer used = new UsedBuffer();
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (!ring.queue().reap(used)) {
+            assertThat(System.nanoTime()).as("reply on queue %d", ring.index()).isLessThan(deadline);
+            Thread.onSpinWait();
+        }
+        assertThat(used.token()).isEqualTo(value);
+        assertThat(used.length()).isEqualTo(8);
+        return s.ram().at(in, 8).get(u32, 0);
     }
 
     @Override

@@ -109,6 +109,20 @@ public final class DriverSession implements AutoCloseable {
      * way (one 4096-aligned block) and, when {@code order} is big-endian, says so with SET_VRING_ENDIAN.
      */
     public DriverRing setUpRing(int index, int size, Endianness order) throws IOException, VhostUserException {
+        return setUpRing(index, size, order, true);
+    }
+
+    /**
+     * Sets up a legacy ring as {@link #setUpRing} does but without SET_VRING_ENDIAN, as a front-end that states the
+     * order for some rings only would: the back-end gives the ring its device-wide order, which this side assumes
+     * is {@code order}.
+     */
+    public DriverRing setUpRingWithoutEndian(int index, int size, Endianness order) throws IOException, VhostUserException {
+        return setUpRing(index, size, order, false);
+    }
+
+    private DriverRing setUpRing(int index, int size, Endianness order, boolean sayOrder)
+            throws IOException, VhostUserException {
         boolean packed = (features & RING_PACKED) != 0;
         Endianness ringOrder = legacy() ? order : Endianness.LITTLE;
         VirtqueueFeatures vf = VirtqueueFeatures.fromFeatureBits(features, size, ringOrder);
@@ -121,7 +135,7 @@ public final class DriverSession implements AutoCloseable {
         frontend.setVringNum(index, size);
         // Packed rings start with both wrap counters at 1, which vhost-user carries in bit 15.
         frontend.setVringBase(index, packed ? 0x8000 : 0);
-        if (legacy() && (protocolFeatures & ProtocolFeature.CROSS_ENDIAN.mask()) != 0) {
+        if (sayOrder && legacy() && (protocolFeatures & ProtocolFeature.CROSS_ENDIAN.mask()) != 0) {
             frontend.setVringEndian(index, order == Endianness.BIG);
         }
         VringAddr addr = new VringAddr(index, 0, ram.userAddr(block + layout.descOffset()),

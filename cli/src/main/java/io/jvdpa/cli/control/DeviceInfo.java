@@ -11,8 +11,11 @@ import java.util.List;
  * @param driver        the driver kind: unknown (none yet), modern or legacy
  * @param status        the virtio device status the front-end set, by name
  * @param queuesStarted rings running now
+ * @param profile       what the device serves, queue count included
+ * @param refusals      driver set-ups refused by the profile so far
+ * @param lastRefusal   why the last one was refused, or null
  * @param args          the flags the device was created with
  */
 public record DeviceInfo(String name, String type, String socketPath, String mode, boolean connected,
-                         int connections, String driver, List<String> status, int queuesStarted, int maxQueues,
-                         String legacyPolicy, boolean packed, long refusals, String lastRefusal, List<String> args) {}
+                         int connections, String driver, List<String> status, int queuesStarted, ProfileInfo profile,
+                         long refusals, String lastRefusal, List<String> args) {}

@@ -3,10 +3,13 @@ package io.jvdpa.cli.control;
 import java.util.List;
 
 /**
- * {@code dev stats}: per-queue counters. Kicks and calls count from the device's creation; chains, bytes and errors
- * are the running ring's, from its last start.
+ * {@code dev stats}: per-queue counters, and the device's refusals. Kicks, calls and refusals count from the device's
+ * creation; chains, bytes and errors are the running ring's, from its last start.
+ *
+ * @param refusals    driver set-ups refused by the profile
+ * @param lastRefusal why the last one was refused, or null
  */
-public record DeviceStats(String name, String type, List<QueueStats> queues) {
+public record DeviceStats(String name, String type, List<QueueStats> queues, long refusals, String lastRefusal) {
     /**
      * @param calls        used buffer notifications sent to the driver
      * @param chains       descriptor chains taken from the ring

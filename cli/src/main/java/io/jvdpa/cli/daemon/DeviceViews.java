@@ -3,6 +3,8 @@ package io.jvdpa.cli.daemon;
 import io.jvdpa.cli.control.DeviceConfigInfo;
 import io.jvdpa.cli.control.DeviceInfo;
 import io.jvdpa.cli.control.DeviceStats;
+import io.jvdpa.cli.control.ProfileInfo;
+import io.jvdpa.device.DeviceProfile;
 import io.jvdpa.device.DeviceSnapshot;
 import io.jvdpa.device.QueueSnapshot;
 import io.jvdpa.memory.Endianness;
@@ -24,9 +26,14 @@ final class DeviceViews {
         BackendEndpoint endpoint = d.runner().endpoint();
         int started = (int) s.queues().stream().filter(QueueSnapshot::started).count();
         return new DeviceInfo(d.name(), d.type(), d.socketPath().toString(), d.client() ? "client" : "server",
-                endpoint.connected(), endpoint.connections(), kind(s), statusNames(s.status()), started,
-                s.queues().size(), s.profile().legacy().flag(), s.profile().packed(), s.refusals(), s.lastRefusal(),
-                d.args());
+                endpoint.connected(), endpoint.connections(), kind(s), statusNames(s.status()), started, profile(s),
+                s.refusals(), s.lastRefusal(), d.args());
+    }
+
+    private static ProfileInfo profile(DeviceSnapshot s) {
+        DeviceProfile p = s.profile();
+        return new ProfileInfo(p.legacy().flag(), p.byteOrders(), p.packed(), s.queues().size(), p.anyLayoutOffered(),
+                p.orderPlatform());
     }
 
     static DeviceConfigInfo config(HostedDevice d) {
@@ -47,7 +54,7 @@ final class DeviceViews {
             queues.add(new DeviceStats.QueueStats(q.index(), q.started(), q.kicks(), q.notifications(), q.chains(),
                     q.readBytes(), q.usedChains(), q.writtenBytes(), q.errors(), q.broken(), q.brokenReason()));
         }
-        return new DeviceStats(d.name(), d.type(), queues);
+        return new DeviceStats(d.name(), d.type(), queues, s.refusals(), s.lastRefusal());
     }
 
     private static String kind(DeviceSnapshot s) {

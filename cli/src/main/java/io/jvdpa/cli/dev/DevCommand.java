@@ -9,6 +9,7 @@ import io.jvdpa.cli.control.DeviceConfigInfo;
 import io.jvdpa.cli.control.DeviceInfo;
 import io.jvdpa.cli.control.DeviceStats;
 import io.jvdpa.cli.control.Json;
+import io.jvdpa.cli.control.ProfileInfo;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -100,7 +101,7 @@ public final class DevCommand implements Runnable {
                 for (JsonNode n : result) {
                     DeviceInfo d = Json.WIRE.treeToValue(n, DeviceInfo.class);
                     t.row(d.name(), d.type(), d.socketPath(), d.mode(), yesNo(d.connected()), d.driver(),
-                            d.queuesStarted() + "/" + d.maxQueues());
+                            d.queuesStarted() + "/" + d.profile().queues());
                 }
                 return t.toString();
             });
@@ -124,15 +125,26 @@ public final class DevCommand implements Runnable {
     }
 
     static String show(DeviceInfo d) {
+        ProfileInfo p = d.profile();
         Table t = new Table("FIELD", "VALUE");
         t.row("name", d.name()).row("type", d.type()).row("socket", d.socketPath()).row("mode", d.mode())
                 .row("connected", yesNo(d.connected())).row("connections", d.connections()).row("driver", d.driver())
                 .row("status", d.status().isEmpty() ? "-" : String.join(" ", d.status()))
-                .row("queues", d.queuesStarted() + " started of " + d.maxQueues())
-                .row("legacy", d.legacyPolicy()).row("packed", d.packed() ? "on" : "off")
-                .row("refusals", d.refusals() + (d.lastRefusal() != null ? " (last: " + d.lastRefusal() + ")" : ""))
+                .row("queues", d.queuesStarted() + " started of " + p.queues())
+                .row("legacy", p.legacy()).row("byte orders", String.join(", ", p.byteOrders()))
+                .row("packed", onOff(p.packed())).row("any-layout", onOff(p.anyLayout()))
+                .row("order-platform", onOff(p.orderPlatform()))
+                .row("refusals", refusals(d.refusals(), d.lastRefusal()))
                 .row("flags", String.join(" ", d.args()));
         return t.toString();
+    }
+
+    private static String onOff(boolean on) {
+        return on ? "on" : "off";
+    }
+
+    private static String refusals(long count, String last) {
+        return count + (last != null ? " (last: " + last + ")" : "");
     }
 
     @Command(name = "add", mixinStandardHelpOptions = true, modelTransformer = Add.DeviceFlagsArePositional.class,
@@ -229,8 +241,9 @@ public final class DevCommand implements Runnable {
     }
 
     @Command(name = "stats", mixinStandardHelpOptions = true,
-            description = {"Per-queue counters: kicks, calls, chains, bytes, errors, broken.",
-                "Kicks and calls count from the device's creation; chains, bytes and errors from the ring's last start."})
+            description = {"Per-queue counters: kicks, calls, chains, bytes, errors, broken; and the device's refusals.",
+                "Kicks, calls and refusals count from the device's creation; chains, bytes and errors from the ring's last"
+                    + " start."})
     static final class Stats implements Callable<Integer> {
         @CommandLine.Spec
         CommandLine.Model.CommandSpec spec;
@@ -253,7 +266,7 @@ public final class DevCommand implements Runnable {
                         reasons.append("queue ").append(q.index()).append(" broken: ").append(q.brokenReason()).append('\n');
                     }
                 }
-                return t + reasons.toString();
+                return t + reasons.toString() + "refusals: " + refusals(st.refusals(), st.lastRefusal()) + "\n";
             });
         }
     }

@@ -1,15 +1,24 @@
 package io.jvdpa.cli.daemon;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.jvdpa.cli.DeviceRunner;
 import io.jvdpa.cli.Main;
 import io.jvdpa.cli.control.ControlServer;
 import io.jvdpa.cli.control.Json;
 import io.jvdpa.memory.Endianness;
+import io.jvdpa.sys.EventFd;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
+import io.jvdpa.vhostuser.GuestRam;
 import io.jvdpa.vhostuser.ProtocolFeature;
+import io.jvdpa.vhostuser.VhostUserException;
 import io.jvdpa.virtqueue.UsedBuffer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -22,6 +31,7 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /** {@code jvdpa dev ...} against a daemon's control socket in this JVM, with a test device type. */
@@ -87,7 +97,7 @@ class ControlRoundTripTest {
         assertThat(json.get(0).get("args").toString()).contains("le-only");
 
         Run show = jvdpa("dev", "show", "s0", "--json");
-        assertThat(Json.WIRE.readTree(show.out()).get("legacyPolicy").asText()).isEqualTo("le-only");
+        assertThat(Json.WIRE.readTree(show.out()).get("profile").get("legacy").asText()).isEqualTo("le-only");
 
         Run del = jvdpa("dev", "del", "s0");
         assertThat(del.status()).as(del.err()).isZero();
@@ -103,17 +113,7 @@ class ControlRoundTripTest {
         try (DriverSession s = DriverSession.connect(s1, 1 << 20)) {
             s.negotiate(1L << 32 | 1L << 1, ProtocolFeature.maskOf(ProtocolFeature.values()));
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
-            long buf = s.ram().allocate(512, 16);
-            for (int i = 0; i < 5; i++) {
-                assertThat(r.queue().post(new long[] {buf, buf + 100}, new int[] {100, 40}, 1, 1, i)).isTrue();
-                r.publishAndKick();
-                UsedBuffer used = new UsedBuffer();
-                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-                while (!r.queue().reap(used)) {
-                    assertThat(System.nanoTime()).isLessThan(deadline);
-                    Thread.onSpinWait();
-                }
-            }
+            exchange(s, r, 5);
             Run config = jvdpa("dev", "config", "show", "s1");
             assertThat(config.status()).as(config.err()).isZero();
             assertThat(config.out()).contains("driver", "modern", "SINK_TEST", "VERSION_1", "REPLY_ACK",
@@ -137,6 +137,149 @@ class ControlRoundTripTest {
             Run show = jvdpa("dev", "show", "s1");
             assertThat(show.out()).containsPattern("connected\\s+yes").containsPattern("driver\\s+modern")
                     .contains("ACKNOWLEDGE DRIVER DRIVER_OK FEATURES_OK".substring(0, 0));
+        }
+    }
+
+    /** What the device serves, stated in full before any driver comes: in dev show and in the start-up log. */
+    @Test
+    void theWholeProfileIsShownAndLogged() throws Exception {
+        Logger logger = (Logger) LoggerFactory.getLogger(DeviceRunner.class);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        logger.addAppender(log);
+        try {
+            Path auto = dir.resolve("auto.sock");
+            Path strict = dir.resolve("strict.sock");
+            assertThat(jvdpa("dev", "add", "auto", "sink", "--socket-path", auto.toString()).status()).isZero();
+            assertThat(jvdpa("dev", "add", "strict", "sink", "--socket-path", strict.toString(), "--legacy", "le-only",
+                    "--packed", "off", "--any-layout", "off").status()).isZero();
+
+            Run show = jvdpa("dev", "show", "auto");
+            assertThat(show.out()).containsPattern("(?m)^queues\\s+0 started of 2$")
+                    .containsPattern("(?m)^legacy\\s+auto$")
+                    .containsPattern("(?m)^byte orders\\s+modern little-endian, legacy little-endian, legacy big-endian$")
+                    .containsPattern("(?m)^packed\\s+on$").containsPattern("(?m)^any-layout\\s+on$")
+                    .containsPattern("(?m)^order-platform\\s+off$");
+            Run strictShow = jvdpa("dev", "show", "strict");
+            assertThat(strictShow.out()).containsPattern("(?m)^legacy\\s+le-only$")
+                    .containsPattern("(?m)^byte orders\\s+modern little-endian, legacy little-endian$")
+                    .containsPattern("(?m)^packed\\s+off$").containsPattern("(?m)^any-layout\\s+off$")
+                    .containsPattern("(?m)^order-platform\\s+off$");
+
+            JsonNode profile = Json.WIRE.readTree(jvdpa("dev", "show", "strict", "--json").out()).get("profile");
+            assertThat(profile.get("legacy").asText()).isEqualTo("le-only");
+            assertThat(profile.get("byteOrders").toString()).isEqualTo("[\"modern little-endian\",\"legacy little-endian\"]");
+            assertThat(profile.get("packed").asBoolean()).isFalse();
+            assertThat(profile.get("queues").asInt()).isEqualTo(2);
+            assertThat(profile.get("anyLayout").asBoolean()).isFalse();
+            assertThat(profile.get("orderPlatform").asBoolean()).isFalse();
+            // What the profile says is what is offered.
+            JsonNode offered = Json.WIRE.readTree(jvdpa("dev", "config", "show", "strict", "--json").out())
+                    .get("offeredFeatures");
+            assertThat(offered.toString()).doesNotContain("RING_PACKED", "ANY_LAYOUT", "ORDER_PLATFORM");
+
+            assertThat(log.list).extracting(ILoggingEvent::getFormattedMessage)
+                    .contains("auto: sink device listening on " + auto + " (event mode); profile: legacy auto (modern"
+                            + " little-endian, legacy little-endian, legacy big-endian), packed on, 2 queues, any-layout on,"
+                            + " order-platform off")
+                    .contains("strict: sink device listening on " + strict + " (event mode); profile: legacy le-only"
+                            + " (modern little-endian, legacy little-endian), packed off, 2 queues, any-layout off,"
+                            + " order-platform off");
+        } finally {
+            logger.detachAppender(log);
+        }
+    }
+
+    /** A big-endian legacy driver (CROSS_ENDIAN, SET_VRING_ENDIAN big): config show says big where it holds. */
+    @Test
+    void configShowSaysBigForABigEndianLegacyDriver() throws Exception {
+        Path be = dir.resolve("be.sock");
+        assertThat(jvdpa("dev", "add", "be", "sink", "--socket-path", be.toString()).status()).isZero();
+        try (DriverSession s = DriverSession.connect(be, 1 << 20)) {
+            s.negotiate(1L << 1, ProtocolFeature.maskOf(ProtocolFeature.values()));
+            DriverRing r = s.setUpRing(0, 64, Endianness.BIG);
+            exchange(s, r, 3);
+
+            Run config = jvdpa("dev", "config", "show", "be");
+            assertThat(config.status()).as(config.err()).isZero();
+            assertThat(config.out()).containsPattern("(?m)^driver\\s+legacy$").containsPattern("(?m)^byte order\\s+big$")
+                    .contains("CROSS_ENDIAN", "SET_VRING_ENDIAN queue 0: BIG");
+            assertThat(config.out()).containsPattern("(?m)^0\\s+64\\s+yes\\s+yes\\s+big$");
+            // Queue 1 has no SET_VRING_ENDIAN of its own: it would start in the device-wide order, big.
+            assertThat(config.out()).containsPattern("(?m)^1\\s+0\\s+no\\s+no\\s+big$");
+            JsonNode json = Json.WIRE.readTree(jvdpa("dev", "config", "show", "be", "--json").out());
+            assertThat(json.get("deviceOrder").asText()).isEqualTo("big");
+            assertThat(json.get("queues").get(0).get("order").asText()).isEqualTo("big");
+        }
+    }
+
+    /** A descriptor outside guest memory breaks its queue: stats count the error there, and only there. */
+    @Test
+    void statsShowTheQueueAHostileRingBroke() throws Exception {
+        Path hostile = dir.resolve("hostile.sock");
+        assertThat(jvdpa("dev", "add", "hostile", "sink", "--socket-path", hostile.toString()).status()).isZero();
+        try (DriverSession s = DriverSession.connect(hostile, 1 << 20); EventFd err = EventFd.create()) {
+            s.negotiate(1L << 32 | 1L << 1, ProtocolFeature.maskOf(ProtocolFeature.values()));
+            DriverRing broken = s.setUpRing(0, 64, Endianness.LITTLE);
+            DriverRing healthy = s.setUpRing(1, 64, Endianness.LITTLE);
+            s.frontend().setVringErr(0, err.fd());
+            // Below guest RAM: in no region the front-end gave.
+            assertThat(broken.queue().post(new long[] {0x1000, GuestRam.GUEST_BASE}, new int[] {8, 8}, 1, 1, 1)).isTrue();
+            broken.publishAndKick();
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (err.drain() == 0) {
+                assertThat(System.nanoTime()).as("queue 0 reported broken").isLessThan(deadline);
+                Thread.sleep(5);
+            }
+            exchange(s, healthy, 2);
+
+            JsonNode stats = Json.WIRE.readTree(jvdpa("dev", "stats", "hostile", "--json").out());
+            JsonNode q0 = stats.get("queues").get(0);
+            assertThat(q0.get("errors").asLong()).isGreaterThanOrEqualTo(1);
+            assertThat(q0.get("broken").asBoolean()).isTrue();
+            assertThat(q0.get("brokenReason").asText()).isNotBlank();
+            JsonNode q1 = stats.get("queues").get(1);
+            assertThat(q1.get("errors").asLong()).isZero();
+            assertThat(q1.get("broken").asBoolean()).isFalse();
+            assertThat(q1.get("usedChains").asLong()).isEqualTo(2);
+
+            Run table = jvdpa("dev", "stats", "hostile");
+            assertThat(table.out()).containsPattern("(?m)^0\\s+yes(\\s+\\d+){6}\\s+[1-9]\\d*\\s+yes$")
+                    .containsPattern("(?m)^1\\s+yes(\\s+\\d+){6}\\s+0\\s+no$")
+                    .containsPattern("(?m)^queue 0 broken: .+$").doesNotContain("queue 1 broken");
+        }
+    }
+
+    /** Refusals are counters too: dev stats has them with the last reason. */
+    @Test
+    void statsCountRefusals() throws Exception {
+        Path le = dir.resolve("le.sock");
+        assertThat(jvdpa("dev", "add", "le", "sink", "--socket-path", le.toString(), "--legacy", "le-only").status())
+                .isZero();
+        assertThat(jvdpa("dev", "stats", "le").out()).containsPattern("(?m)^refusals: 0$");
+        try (DriverSession s = DriverSession.connect(le, 1 << 20)) {
+            s.negotiate(1L << 1, ProtocolFeature.maskOf(ProtocolFeature.values()));
+            assertThatThrownBy(() -> s.setUpRing(0, 64, Endianness.BIG)).isInstanceOf(VhostUserException.class);
+        }
+        JsonNode stats = Json.WIRE.readTree(jvdpa("dev", "stats", "le", "--json").out());
+        assertThat(stats.get("refusals").asLong()).isEqualTo(1);
+        assertThat(stats.get("lastRefusal").asText()).isEqualTo("legacy big-endian driver refused: profile --legacy le-only");
+        assertThat(jvdpa("dev", "stats", "le").out()).containsPattern(
+                "(?m)^refusals: 1 \\(last: legacy big-endian driver refused: profile --legacy le-only\\)$");
+    }
+
+    /** Posts {@code n} chains of 100 readable and 40 writable bytes on {@code r} and waits for each to come back. */
+    private static void exchange(DriverSession s, DriverRing r, int n) throws Exception {
+        long buf = s.ram().allocate(512, 16);
+        for (int i = 0; i < n; i++) {
+            assertThat(r.queue().post(new long[] {buf, buf + 100}, new int[] {100, 40}, 1, 1, i)).isTrue();
+            r.publishAndKick();
+            UsedBuffer used = new UsedBuffer();
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (!r.queue().reap(used)) {
+                assertThat(System.nanoTime()).isLessThan(deadline);
+                Thread.onSpinWait();
+            }
         }
     }
 

@@ -1,0 +1,119 @@
+package io.jvdpa.device;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.jvdpa.memory.Endianness;
+import io.jvdpa.vhostuser.BackendEndpoint;
+import io.jvdpa.vhostuser.DriverRing;
+import io.jvdpa.vhostuser.DriverSession;
+import io.jvdpa.vhostuser.ProtocolFeature;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.slf4j.LoggerFactory;
+
+/** The byte order each ring really uses: by traffic through the echo device, and as the snapshot shows it. */
+class ByteOrderTest {
+    private static final long VERSION_1 = 1L << 32;
+    private static final long ECHO_TEST = 1L << 3;
+    private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
+
+    private Path dir;
+    private Worker worker;
+    private DeviceBackend backend;
+    private final ListAppender<ILoggingEvent> log = new ListAppender<>();
+    private final Logger logger = (Logger) LoggerFactory.getLogger(DeviceBackend.class);
+
+    @BeforeEach
+    void setUp() throws Exception {
+        dir = Files.createTempDirectory("jvdpa-order");
+        worker = new Worker("order-worker", false);
+        log.start();
+        logger.addAppender(log);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        logger.detachAppender(log);
+        worker.close();
+        Files.deleteIfExists(dir.resolve("echo.sock"));
+        Files.deleteIfExists(dir);
+    }
+
+    private BackendEndpoint serve(EchoDevice device, DeviceProfile profile) throws Exception {
+        backend = new DeviceBackend("echo0", device, profile, new Worker[] {worker});
+        return BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
+    }
+
+    /**
+     * A VERSION_1 driver is little-endian whatever SET_VRING_ENDIAN says: a big one is ignored and logged, also
+     * under {@code le-only}, whose refusal is for big-endian legacy drivers only.
+     */
+    @ParameterizedTest(name = "--legacy {0}")
+    @EnumSource(value = LegacyPolicy.class, names = {"AUTO", "LE_ONLY"})
+    void aModernDriverStaysLittleEndianWhateverItAsks(LegacyPolicy policy) throws Exception {
+        try (BackendEndpoint endpoint = serve(new EchoDevice(), DeviceProfile.DEFAULT.withLegacy(policy));
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(VERSION_1 | ECHO_TEST, ALL_PROTOCOL);
+            s.frontend().setVringEndian(0, true); // REPLY_ACK: a refusal would throw here
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 41)).isEqualTo(42);
+
+            DeviceSnapshot snap = backend.snapshot();
+            assertThat(snap.refusals()).isZero();
+            assertThat(snap.queues().getFirst().order()).isEqualTo(Endianness.LITTLE);
+            assertThat(snap.driver().deviceOrder()).isEqualTo(Endianness.LITTLE);
+            assertThat(snap.driver().evidence()).contains(
+                    "SET_VRING_ENDIAN queue 0: BIG ignored: VERSION_1 acked, the driver is little-endian");
+            assertThat(log.list).anySatisfy(e -> {
+                assertThat(e.getLevel()).isEqualTo(Level.WARN);
+                assertThat(e.getFormattedMessage())
+                        .isEqualTo("echo0: SET_VRING_ENDIAN big for queue 0 ignored: a VERSION_1 driver is little-endian");
+            });
+        }
+    }
+
+    /**
+     * A legacy driver's rings each take their own SET_VRING_ENDIAN; a ring without one takes the device-wide order
+     * (the last SET_VRING_ENDIAN) when it starts, and keeps it while it runs. Headers follow the device-wide order.
+     * QEMU sends SET_VRING_ENDIAN for each ring just before starting it; the restart below is where a ring's own
+     * order and the device-wide one part.
+     */
+    @Test
+    void legacyRingsUseTheirOwnOrderOrTheDeviceWideOne() throws Exception {
+        try (BackendEndpoint endpoint = serve(new EchoDevice(false, 3), DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(ECHO_TEST, ALL_PROTOCOL);
+            DriverRing own = s.setUpRing(0, 64, Endianness.BIG);
+            DriverRing inherited = s.setUpRingWithoutEndian(1, 64, Endianness.BIG);
+            DriverRing little = s.setUpRing(2, 64, Endianness.LITTLE);
+
+            // The last SET_VRING_ENDIAN (queue 2, little) is the device-wide order the echo header uses.
+            assertThat(EchoDevice.roundTrip(s, own, Endianness.LITTLE, 10)).isEqualTo(11);
+            assertThat(EchoDevice.roundTrip(s, inherited, Endianness.LITTLE, 20)).isEqualTo(21);
+            assertThat(EchoDevice.roundTrip(s, little, Endianness.LITTLE, 30)).isEqualTo(31);
+            // Restarted now that the device-wide order is little, queue 0 still takes its own: big.
+            s.frontend().setVringBase(0, s.frontend().getVringBase(0));
+            s.frontend().setVringKick(0, own.kick().fd());
+            assertThat(EchoDevice.roundTrip(s, own, Endianness.LITTLE, 40)).isEqualTo(41);
+
+            DeviceSnapshot snap = backend.snapshot();
+            assertThat(snap.driver().kind()).isEqualTo(DriverModel.Kind.LEGACY);
+            assertThat(snap.driver().deviceOrder()).isEqualTo(Endianness.LITTLE);
+            assertThat(snap.queues()).extracting(QueueSnapshot::order)
+                    .containsExactly(Endianness.BIG, Endianness.BIG, Endianness.LITTLE);
+            assertThat(snap.queues()).allSatisfy(q -> {
+                assertThat(q.broken()).isFalse();
+                assertThat(q.started()).isTrue();
+            });
+        }
+    }
+}
