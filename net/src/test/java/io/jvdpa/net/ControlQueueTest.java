@@ -109,6 +109,46 @@ class ControlQueueTest {
         }
     }
 
+    /** The CTRL_RX_EXTRA modes: ALLUNI opens unicast, NOUNI and NOMULTI close their kind over everything else. */
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"modern, LITTLE", "legacy, BIG"})
+    void extraReceiveModesFollowTheCommands(String kind, Endianness order) throws Exception {
+        CapturingNetwork net = new CapturingNetwork(false);
+        long transport = kind.equals("modern") ? VERSION_1 : NetTestDriver.ANY_LAYOUT;
+        try (DeviceFixture f = new DeviceFixture(net, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), transport | CTRL, order, 1)) {
+            d.postRx(0, 64, 2048, false);
+            long unknown = 0x02_00_00_00_00_99L;
+            long multicast = 0x01_00_5e_00_00_fbL;
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_PROMISC, new byte[] {0})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(unknown, 1))).as("unknown unicast").isFalse();
+
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_ALLUNI, new byte[] {1})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(unknown, 2))).as("alluni: unknown unicast").isTrue();
+            assertThat(delivered(net, d, frameTo(multicast, 3))).as("alluni: multicast not in table").isFalse();
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_ALLUNI, new byte[] {0})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(unknown, 4))).as("alluni off").isFalse();
+
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_NOUNI, new byte[] {1})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(DEVICE_MAC, 5))).as("nouni: own MAC").isFalse();
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_ALLUNI, new byte[] {1})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(unknown, 6))).as("nouni over alluni").isFalse();
+            assertThat(delivered(net, d, frameTo(MacAddress.BROADCAST, 7))).as("nouni: broadcast").isTrue();
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_NOUNI, new byte[] {0})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(unknown, 8))).as("nouni off, alluni on").isTrue();
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_ALLUNI, new byte[] {0})).isEqualTo(ControlQueue.OK);
+
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_ALLMULTI, new byte[] {1})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(multicast, 9))).as("allmulti").isTrue();
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_NOMULTI, new byte[] {1})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(multicast, 10))).as("nomulti over allmulti").isFalse();
+            assertThat(delivered(net, d, frameTo(MacAddress.BROADCAST, 11))).as("nomulti: broadcast").isTrue();
+            assertThat(delivered(net, d, frameTo(DEVICE_MAC, 12))).as("nomulti: own MAC").isTrue();
+            assertThat(d.control(ControlQueue.CLASS_RX, ControlQueue.RX_NOMULTI, new byte[] {0})).isEqualTo(ControlQueue.OK);
+            assertThat(delivered(net, d, frameTo(multicast, 13))).as("nomulti off").isTrue();
+        }
+    }
+
     @ParameterizedTest(name = "{0} {1}")
     @CsvSource({"modern, LITTLE", "legacy, BIG"})
     void queuePairsAnnounceAndBadCommands(String kind, Endianness order) throws Exception {

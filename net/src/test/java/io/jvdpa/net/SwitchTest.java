@@ -61,6 +61,14 @@ class SwitchTest {
             c.send(0, unknown);
             assertThat(a.receive(0).frame()).isEqualTo(unknown);
             assertThat(b.receive(0).frame()).isEqualTo(unknown);
+            // A group address (IPv4 multicast 224.0.0.251) is flooded like broadcast, to every port but the sender's.
+            long flooded = fabric.flooded();
+            byte[] group = Frames.ethernet(0x01_00_5e_00_00_fbL, C, 0x88B5, Frames.payload(30, 4));
+            c.send(0, group);
+            assertThat(a.receive(0).frame()).isEqualTo(group);
+            assertThat(b.receive(0).frame()).isEqualTo(group);
+            assertThat(c.poll(0, Duration.ofMillis(200))).as("C must not get its own multicast back").isNull();
+            assertThat(fabric.flooded()).isEqualTo(flooded + 1);
             assertThat(fabric.forwarded()).isGreaterThanOrEqualTo(51);
         }
     }

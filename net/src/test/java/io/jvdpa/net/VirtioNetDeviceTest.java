@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -288,6 +289,50 @@ class VirtioNetDeviceTest {
             d.send(0, frame);
             assertThat(net.next().frame()).isEqualTo(frame);
             assertThat(f.device.counters().txErrors()).isEqualTo(1);
+        }
+    }
+
+    /**
+     * Eight pairs, the most the device has: frames for the guest stay on the first pair until the driver enables
+     * the others with VQ_PAIRS_SET, then every pair carries frames both ways; a ninth pair is refused.
+     */
+    @ParameterizedTest
+    @EnumSource(value = Kind.class, names = {"MODERN_SPLIT", "MODERN_PACKED", "LEGACY_BE_ANY_LAYOUT"})
+    void allEightQueuePairsCarryTrafficOnceTheDriverEnablesThem(Kind kind) throws Exception {
+        int pairs = 8;
+        long peer = 0x02_00_00_00_00_09L;
+        CapturingNetwork net = new CapturingNetwork(false);
+        NetDeviceConfig config = NetDeviceConfig.defaults("net0").withQueuePairs(pairs);
+        long wanted = kind.transport | bits(VirtioNetFeatures.CTRL_VQ, VirtioNetFeatures.MQ, VirtioNetFeatures.MAC);
+        try (DeviceFixture f = new DeviceFixture("net0", config, net, kind.profile(), 2);
+             NetTestDriver d = NetTestDriver.start(f.socket(), wanted, kind.order, pairs)) {
+            assertThat(d.has(VirtioNetFeatures.MQ) && d.has(VirtioNetFeatures.CTRL_VQ)).isTrue();
+            for (int p = 0; p < pairs; p++) {
+                d.postRx(p, 2, 2048, kind.splitHeader);
+            }
+            assertThat(IntStream.range(0, pairs).map(net.guest::pickPair)).as("before VQ_PAIRS_SET").containsOnly(0);
+            assertThat(d.control(ControlQueue.CLASS_MQ, ControlQueue.MQ_VQ_PAIRS_SET, d.u16(pairs)))
+                    .isEqualTo(ControlQueue.OK);
+            assertThat(f.device.activePairs()).isEqualTo(pairs);
+            assertThat(d.control(ControlQueue.CLASS_MQ, ControlQueue.MQ_VQ_PAIRS_SET, d.u16(pairs + 1)))
+                    .as("more pairs than the device has").isEqualTo(ControlQueue.ERR);
+            assertThat(f.device.activePairs()).isEqualTo(pairs);
+
+            for (int p = 0; p < pairs; p++) {
+                byte[] out = Frames.ethernet(peer, Frames.GUEST_MAC, 0x88B5, Frames.payload(60, p));
+                d.send(p, d.header(0, 0, 0, 0, 0, 0), out, kind.splitHeader);
+                CapturingNetwork.Sent sent = net.next();
+                assertThat(sent.pair()).as("transmit queue of pair %d", p).isEqualTo(p);
+                assertThat(sent.frame()).isEqualTo(out);
+
+                int steered = net.guest.pickPair(p);
+                assertThat(steered).as("receive queue for hash %d", p).isEqualTo(p);
+                byte[] in = Frames.ethernet(Frames.GUEST_MAC, peer, 0x88B5, Frames.payload(60, 100 + p));
+                net.toGuest(steered, in);
+                assertThat(d.receive(p).frame()).as("receive queue of pair %d", p).isEqualTo(in);
+            }
+            assertThat(f.device.counters().txFrames()).isEqualTo(pairs);
+            assertThat(f.device.counters().rxFrames()).as("nothing arrived twice").isEqualTo(pairs);
         }
     }
 

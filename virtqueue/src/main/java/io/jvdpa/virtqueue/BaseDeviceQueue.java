@@ -172,6 +172,20 @@ abstract sealed class BaseDeviceQueue implements DeviceQueue permits SplitDevice
         markBroken("unexpected failure in " + where + ": " + e);
     }
 
+    /**
+     * Whether {@code headId}, which the device returns used, names one of the queue's buffers; if not, breaks the
+     * queue before the ring is written. The device is trusted code, but the driver indexes its per-buffer state
+     * with the id ({@code section} says where each format defines it), and a packed ring's 16-bit field would
+     * silently wrap a larger one onto another buffer.
+     */
+    final boolean usedIdInRange(int headId, String section) {
+        if (headId >= 0 && headId < size) {
+            return true;
+        }
+        markBroken("device returned buffer id %d, queue size is %d (VIRTIO 1.2 %s)".formatted(headId, size, section));
+        return false;
+    }
+
     /** Marks {@code [offset, offset+length)} of the device-written area dirty, when migration logging is on. */
     final void logWrite(long offset, long length) {
         DirtyLog l = log;

@@ -246,6 +246,9 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
             return;
         }
         try {
+            if (!usedIdInRange(headId, "§2.8.21.1, §2.8.22")) {
+                return;
+            }
             if (descriptorCount < 1 || descriptorCount > inFlightDescriptors) {
                 markBroken("device returned buffer %d as %d descriptors with %d in flight (VIRTIO 1.2 §2.8.6)"
                         .formatted(headId, descriptorCount, inFlightDescriptors));

@@ -227,8 +227,7 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
             return;
         }
         try {
-            if (headId < 0 || headId >= size) {
-                markBroken("device returned buffer id %d, queue size is %d (VIRTIO 1.2 §2.7.8.2)".formatted(headId, size));
+            if (!usedIdInRange(headId, "§2.7.8.2")) {
                 return;
             }
             if (inFlight == 0) {

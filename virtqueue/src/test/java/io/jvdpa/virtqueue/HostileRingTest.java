@@ -22,6 +22,7 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.slf4j.LoggerFactory;
 
@@ -373,6 +374,29 @@ class HostileRingTest {
             device.addUsed(chain, 17);
             assertThat(device.isBroken()).isTrue();
             assertThat(device.brokenReason()).contains("17 bytes written").contains("16 writable bytes");
+        }
+    }
+
+    /** 65536 is the case a 16-bit packed id field would wrap onto buffer 0, which the driver holds. */
+    @ParameterizedTest(name = "packed={0}, buffer id {1}")
+    @CsvSource({"false, 8", "false, -1", "false, 65536", "true, 8", "true, -1", "true, 65536"})
+    void deviceReturningABufferIdOutsideTheQueueBreaksIt(boolean packed, int id) {
+        VirtqueueFeatures f = new VirtqueueFeatures(SIZE, packed, false, false, Endianness.LITTLE);
+        try (GuestFixture g = new GuestFixture(f, false)) {
+            DriverQueue driver = g.driver(RingState.initial());
+            DeviceQueue device = g.device(RingState.initial());
+            driver.post1(g.dataStart, 16, true, 1);
+            driver.publish();
+            DescriptorChain chain = new DescriptorChain();
+            assertThat(device.pop(chain)).isTrue();
+            assertThatCode(() -> {
+                device.addUsed(id, 1, 0);
+                device.publishUsed();
+            }).doesNotThrowAnyException();
+            assertThat(device.isBroken()).isTrue();
+            assertThat(device.brokenReason()).contains("buffer id " + id + ", queue size is " + SIZE)
+                    .contains("VIRTIO 1.2 §");
+            assertThat(driver.reap(new UsedBuffer())).as("nothing reaches the driver").isFalse();
         }
     }
 }
