@@ -113,7 +113,7 @@ public final class BlkImage implements AutoCloseable {
         return readOnly;
     }
 
-    /** How many times the image was made durable (fdatasync): FLUSH requests and writethrough writes. */
+    /** How many times the image was made durable (fdatasync): FLUSH, and image changes in writethrough. */
     public long syncs() {
         return syncs.get();
     }

@@ -106,7 +106,7 @@ final class RequestHandler {
         long sector = r.readU64(order);
         long dataOut = readable - HEADER_SIZE;
         long dataIn = writable - 1;
-        return switch (type) {
+        int status = switch (type) {
             case VirtioBlk.T_IN -> read(c, sector, dataOut, dataIn);
             case VirtioBlk.T_OUT -> write(c, sector, dataOut);
             case VirtioBlk.T_FLUSH -> flush(c, dataOut);
@@ -119,6 +119,18 @@ final class RequestHandler {
                         Integer.toUnsignedLong(type));
             }
         };
+        if (status == S_OK && changesImage(type) && cache.writethrough()) {
+            image.flush();
+        }
+        return status;
+    }
+
+    /**
+     * The request types that change the image: in writethrough each is on stable storage before it completes,
+     * whatever the type (a punched hole or zeroed range is as much the guest's data as a write).
+     */
+    private static boolean changesImage(int type) {
+        return type == VirtioBlk.T_OUT || type == VirtioBlk.T_DISCARD || type == VirtioBlk.T_WRITE_ZEROES;
     }
 
     private int read(DescriptorChain c, long sector, long dataOut, long dataIn) throws LinuxException {
@@ -156,9 +168,6 @@ final class RequestHandler {
         }
         if (dataOut != 0) {
             image.write(iov, sector << SECTOR_SHIFT);
-        }
-        if (cache.writethrough()) {
-            image.flush();
         }
         counters.writes++;
         counters.bytesWritten += dataOut;
@@ -234,9 +243,6 @@ final class RequestHandler {
             } else {
                 image.discard(offset, length);
             }
-        }
-        if (zeroes && cache.writethrough()) {
-            image.flush();
         }
         if (zeroes) {
             counters.writeZeroes++;
