@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  * last among the writable ones. A request that breaks a rule completes with {@code S_IOERR} ({@code S_UNSUPP} for
  * a type this device does not implement) and touches nothing; the queue carries on.
  *
+ * <p>{@code S_OK} means every file operation of the request has returned, and in writethrough the fdatasync
+ * after it: one that fails part way (a write that runs out of space after its first part, a later segment of a
+ * list) completes the request with {@code S_IOERR}, whatever part of it reached the file.
+ *
  * <p>Runs on its queue's worker thread; nothing allocates per request except on error paths.
  */
 final class RequestHandler {
