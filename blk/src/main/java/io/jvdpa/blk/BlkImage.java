@@ -31,6 +31,8 @@ public final class BlkImage implements AutoCloseable {
     private final AtomicLong syncs = new AtomicLong();
     private volatile boolean zeroRangeUnsupported;
     private volatile boolean punchUnsupported;
+    /** An fdatasync failed: see {@link #flush()}. */
+    private volatile boolean syncFailed;
 
     private BlkImage(Path path, Fd fd, long size, boolean readOnly) {
         this.path = path;
@@ -113,7 +115,7 @@ public final class BlkImage implements AutoCloseable {
         return readOnly;
     }
 
-    /** How many times the image was made durable (fdatasync): FLUSH requests and writethrough writes. */
+    /** How many times the image was made durable (fdatasync): FLUSH, and image changes in writethrough. */
     public long syncs() {
         return syncs.get();
     }
@@ -128,9 +130,23 @@ public final class BlkImage implements AutoCloseable {
         FileIo.pwritevFully(fd, iov, offset);
     }
 
-    /** fdatasync: everything written so far is on stable storage. */
+    /**
+     * fdatasync: everything written so far is on stable storage. Once one has failed, every later one fails too:
+     * Linux reports a writeback error to one fdatasync and leaves the pages it could not write clean, so the next
+     * would succeed although writes before it never reached the disk (QEMU's file driver does the same). Opening
+     * the image again (restarting the device) starts afresh.
+     */
     void flush() throws LinuxException {
-        FileIo.fdatasync(fd);
+        if (syncFailed) {
+            throw new LinuxException("fdatasync", "fd=" + fd.value()
+                    + "; an earlier fdatasync failed, so data written before it may not be on the disk", Errno.EIO);
+        }
+        try {
+            FileIo.fdatasync(fd);
+        } catch (LinuxException e) {
+            syncFailed = true;
+            throw e;
+        }
         syncs.incrementAndGet();
     }
 

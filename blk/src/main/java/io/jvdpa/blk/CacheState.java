@@ -31,7 +31,7 @@ final class CacheState {
         return writeback;
     }
 
-    /** Whether a write must be on stable storage before it completes. */
+    /** Whether a request that changes the image must be on stable storage before it completes. */
     boolean writethrough() {
         return !writeback || !driverFlushes;
     }

@@ -26,6 +26,10 @@ import org.slf4j.LoggerFactory;
  * last among the writable ones. A request that breaks a rule completes with {@code S_IOERR} ({@code S_UNSUPP} for
  * a type this device does not implement) and touches nothing; the queue carries on.
  *
+ * <p>{@code S_OK} means every file operation of the request has returned, and in writethrough the fdatasync
+ * after it: one that fails part way (a write that runs out of space after its first part, a later segment of a
+ * list) completes the request with {@code S_IOERR}, whatever part of it reached the file.
+ *
  * <p>Runs on its queue's worker thread; nothing allocates per request except on error paths.
  */
 final class RequestHandler {
@@ -106,7 +110,7 @@ final class RequestHandler {
         long sector = r.readU64(order);
         long dataOut = readable - HEADER_SIZE;
         long dataIn = writable - 1;
-        return switch (type) {
+        int status = switch (type) {
             case VirtioBlk.T_IN -> read(c, sector, dataOut, dataIn);
             case VirtioBlk.T_OUT -> write(c, sector, dataOut);
             case VirtioBlk.T_FLUSH -> flush(c, dataOut);
@@ -119,6 +123,18 @@ final class RequestHandler {
                         Integer.toUnsignedLong(type));
             }
         };
+        if (status == S_OK && changesImage(type) && cache.writethrough()) {
+            image.flush();
+        }
+        return status;
+    }
+
+    /**
+     * The request types that change the image: in writethrough each is on stable storage before it completes,
+     * whatever the type (a punched hole or zeroed range is as much the guest's data as a write).
+     */
+    private static boolean changesImage(int type) {
+        return type == VirtioBlk.T_OUT || type == VirtioBlk.T_DISCARD || type == VirtioBlk.T_WRITE_ZEROES;
     }
 
     private int read(DescriptorChain c, long sector, long dataOut, long dataIn) throws LinuxException {
@@ -156,9 +172,6 @@ final class RequestHandler {
         }
         if (dataOut != 0) {
             image.write(iov, sector << SECTOR_SHIFT);
-        }
-        if (cache.writethrough()) {
-            image.flush();
         }
         counters.writes++;
         counters.bytesWritten += dataOut;
@@ -234,9 +247,6 @@ final class RequestHandler {
             } else {
                 image.discard(offset, length);
             }
-        }
-        if (zeroes && cache.writethrough()) {
-            image.flush();
         }
         if (zeroes) {
             counters.writeZeroes++;

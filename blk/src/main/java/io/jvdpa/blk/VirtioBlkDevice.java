@@ -17,8 +17,9 @@ import org.slf4j.LoggerFactory;
  * is executed, then the used ring is published and the driver notified once. Requests in flight are tracked in
  * the front-end's inflight area, so a restarted back-end resubmits them.
  *
- * <p>Durability: a write completes once its data is in the file; FLUSH, and every write while the cache is
- * writethrough, completes only after fdatasync.
+ * <p>Durability: a request that changes the image (OUT, DISCARD, WRITE_ZEROES) completes once the change is in
+ * the file; FLUSH, and every such request while the cache is writethrough, completes only after fdatasync. Once
+ * an fdatasync has failed, no later one succeeds ({@link BlkImage}).
  */
 public final class VirtioBlkDevice implements VirtioDevice, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(VirtioBlkDevice.class);
