@@ -606,6 +606,9 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             active = true;
         }
         driver.kicked(q.index());
+        // Read before the worker takes the queue over: it starts resubmitting at once.
+        String resubmits = tracker == null ? ""
+                : ", " + tracker.pendingResubmissions() + " requests in flight to resubmit";
         var started = ring;
         q.worker.run(() -> {
             q.ring = started;
@@ -623,8 +626,8 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             device.queueStarted(q);
             process(q); // buffers made available before the kick fd was known
         });
-        LOG.info("{}: queue {} started: size {}, {} ring, {} order, base {}", name, q.index(), q.size,
-                packed ? "packed" : "split", driver.ringOrder(q.index()), q.base);
+        LOG.info("{}: queue {} started: size {}, {} ring, {} order, base {}{}", name, q.index(), q.size,
+                packed ? "packed" : "split", driver.ringOrder(q.index()), q.base, resubmits);
     }
 
     private final java.util.Map<Queue, Worker.Handler> pollers = new java.util.concurrent.ConcurrentHashMap<>();
