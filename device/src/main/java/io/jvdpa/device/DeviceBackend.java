@@ -625,6 +625,12 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             }
             device.queueStarted(q);
             process(q); // buffers made available before the kick fd was known
+            if (tracker != null) {
+                // A front-end that reconnects stopped listening on the old call fd when it saw the disconnect, and
+                // the last used buffers a previous back-end published may have gone unsignalled: without this the
+                // driver could wait for them forever. A spurious notification is one drivers must handle anyway.
+                q.notifyDriver();
+            }
         });
         LOG.info("{}: queue {} started: size {}, {} ring, {} order, base {}{}", name, q.index(), q.size,
                 packed ? "packed" : "split", driver.ringOrder(q.index()), q.base, resubmits);
