@@ -394,6 +394,11 @@ final class BlkDriver implements AutoCloseable {
         return completions[token] != null;
     }
 
+    /** How many used buffer notifications queue {@code index} got since the last call (reads its call fd). */
+    long notifications(int index) throws Exception {
+        return ring(index).call().drain();
+    }
+
     private Ring ring(int index) {
         for (Ring r : rings) {
             if (r.index() == index) {

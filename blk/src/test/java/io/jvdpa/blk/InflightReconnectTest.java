@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -109,6 +110,41 @@ class InflightReconnectTest {
                     assertThat(d.run(0, VirtioBlk.T_OUT, 3000 + i, more, 0, Layout.COMBINED).status()).isZero();
                     assertThat(d.run(0, VirtioBlk.T_IN, 3000 + i, new byte[0], 512, Layout.SCATTERED).data()).isEqualTo(more);
                 }
+            }
+        } finally {
+            first.close();
+        }
+    }
+
+    /**
+     * A front-end that sees the back-end go stops listening on its call fd, so the notification for the last used
+     * buffers an orderly stop published can be lost; the back-end the front-end reconnects to notifies once, even with
+     * nothing to resubmit, or the driver would wait for them forever.
+     */
+    @Test
+    void aRestartedBackendNotifiesTheDriverThoughNothingWasInFlight() throws Exception {
+        Path socket = dir.resolve("blk.sock");
+        Path file = dir.resolve("disk.img");
+        BlkDeviceConfig config = BlkDeviceConfig.defaults("s");
+        BlkBackend first = new BlkBackend(socket, BlkImage.open(file, 4 << 20, false), config);
+        try (BlkDriver d = new BlkDriver(socket, Kind.MODERN.features, Kind.MODERN.order, true)) {
+            d.setUpRing(0);
+            assertThat(d.run(0, VirtioBlk.T_OUT, 8, new byte[4096], 0, Layout.COMBINED).status()).isZero();
+            first.close();
+            d.disconnect();
+            d.notifications(0); // what the stopped back-end signalled is gone with the front-end's old listener
+
+            try (BlkBackend second = new BlkBackend(socket, BlkImage.open(file, 0, false), config)) {
+                d.reconnect();
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+                long notified = 0;
+                while (notified == 0 && System.nanoTime() < deadline) {
+                    notified = d.notifications(0);
+                    Thread.sleep(10);
+                }
+                assertThat(notified).as("notifications after the reconnect").isPositive();
+                assertThat(second.device.counters().writes()).as("requests resubmitted").isZero();
+                assertThat(d.run(0, VirtioBlk.T_IN, 8, new byte[0], 4096, Layout.COMBINED).status()).isZero();
             }
         } finally {
             first.close();

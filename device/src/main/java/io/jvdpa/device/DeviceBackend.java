@@ -604,6 +604,9 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             }
             active = true;
         }
+        // Read before the worker takes the queue over: it starts resubmitting at once.
+        String resubmits = tracker == null ? ""
+                : ", " + tracker.pendingResubmissions() + " requests in flight to resubmit";
         var started = ring;
         q.worker.run(() -> {
             q.ring = started;
@@ -620,9 +623,13 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             }
             device.queueStarted(q);
             process(q); // buffers made available before the kick fd was known
+            // A front-end that reconnects stopped listening on the old call fd when it saw the disconnect, and the
+            // last used buffers a previous back-end published may have gone unsignalled: without this the driver
+            // could wait for them forever. A spurious notification is one drivers must handle anyway.
+            q.notifyDriver();
         });
-        LOG.info("{}: queue {} started: size {}, {} ring, {} order, base {}", name, q.index(), q.size,
-                packed ? "packed" : "split", driver.ringOrder(q.index()), q.base);
+        LOG.info("{}: queue {} started: size {}, {} ring, {} order, base {}{}", name, q.index(), q.size,
+                packed ? "packed" : "split", driver.ringOrder(q.index()), q.base, resubmits);
     }
 
     private final java.util.Map<Queue, Worker.Handler> pollers = new java.util.concurrent.ConcurrentHashMap<>();

@@ -154,6 +154,48 @@ public final class ManagedProcess implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits until the command's thread named {@code thread} (its {@code comm}) is running or in an uninterruptible
+     * system call, not sleeping: a data-path worker in that state has a request in its hands.
+     */
+    public void awaitThreadBusy(String thread, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        Path task = null;
+        while (System.nanoTime() < deadline) {
+            try {
+                if (task == null) {
+                    task = findThread(thread);
+                }
+                if (task != null) {
+                    String stat = Files.readString(task.resolve("stat"));
+                    char state = stat.charAt(stat.lastIndexOf(')') + 2);
+                    if (state == 'R' || state == 'D') {
+                        return;
+                    }
+                }
+            } catch (IOException e) {
+                task = null; // the thread ended; look again
+            }
+            String exited = exitedReason();
+            if (exited != null) {
+                throw new HarnessException(exited + " while waiting for thread " + thread + " to be busy");
+            }
+            Thread.onSpinWait();
+        }
+        throw new HarnessException("thread " + thread + " of " + name + " was not busy within " + timeout);
+    }
+
+    private Path findThread(String thread) throws IOException {
+        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid()), "task"))) {
+            for (Path t : (Iterable<Path>) tasks::iterator) {
+                if (Files.readString(t.resolve("comm")).trim().equals(thread)) {
+                    return t;
+                }
+            }
+        }
+        return null;
+    }
+
     /** Null while the process runs; otherwise a sentence saying it exited, with its stderr tail. */
     public String exitedReason() {
         if (process.isAlive()) {

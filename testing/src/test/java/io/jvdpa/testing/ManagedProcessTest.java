@@ -75,6 +75,16 @@ class ManagedProcessTest {
     }
 
     @Test
+    void aBusyThreadIsToldFromASleepingOne() {
+        try (ManagedProcess spinning = ManagedProcess.builder("spinning").command("sh", "-c", "while :; do :; done").start();
+             ManagedProcess sleeping = ManagedProcess.builder("sleeping").command("sleep", "30").start()) {
+            spinning.awaitThreadBusy("sh", Duration.ofSeconds(10));
+            assertThatThrownBy(() -> sleeping.awaitThreadBusy("sleep", Duration.ofMillis(500)))
+                    .isInstanceOf(HarnessException.class).hasMessageContaining("thread sleep of sleeping was not busy");
+        }
+    }
+
+    @Test
     void aMissingProgramIsReportedByName() {
         assertThatThrownBy(() -> ManagedProcess.builder("missing").command("no-such-program-here").start())
                 .isInstanceOf(HarnessException.class).hasMessageContaining("no-such-program-here is not installed");
