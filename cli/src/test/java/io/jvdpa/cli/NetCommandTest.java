@@ -6,6 +6,8 @@ import io.jvdpa.cli.daemon.CommandDeviceFactory;
 import io.jvdpa.cli.daemon.HostedDevice;
 import io.jvdpa.memory.Endianness;
 import io.jvdpa.net.VirtioNetDevice;
+import io.jvdpa.sys.UnixServerSocket;
+import io.jvdpa.sys.UnixSocket;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.ProtocolFeature;
@@ -16,6 +18,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -86,30 +89,60 @@ class NetCommandTest {
             byte[] config = s.frontend().getConfig(0, 12);
             assertThat(config).startsWith(2, 0, 0, 0, 7, 7);
             assertThat(Endianness.LITTLE.u16(MemorySegment.ofArray(config), 10)).isEqualTo(9000);
-            DriverRing rx = s.setUpRing(0, 64, Endianness.LITTLE);
-            DriverRing tx = s.setUpRing(1, 64, Endianness.LITTLE);
-            long in = s.ram().allocate(2048, 8);
-            rx.queue().post(in, 2048, true, 1);
-            rx.publishAndKick();
-            // An ARP request for 192.168.9.1 after a 12-byte header of zeros.
-            byte[] arp = {-1, -1, -1, -1, -1, -1, 2, 0, 0, 0, 0, 1, 8, 6, 0, 1, 8, 0, 6, 4, 0, 1,
-                2, 0, 0, 0, 0, 1, (byte) 192, (byte) 168, 9, 2, 0, 0, 0, 0, 0, 0, (byte) 192, (byte) 168, 9, 1};
-            long out = s.ram().allocate(12 + arp.length, 8);
-            MemorySegment.copy(arp, 0, s.ram().at(out + 12, arp.length), ValueLayout.JAVA_BYTE, 0, arp.length);
-            tx.queue().post(out, 12 + arp.length, false, 2);
-            tx.publishAndKick();
-            UsedBuffer used = new UsedBuffer();
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-            while (!rx.queue().reap(used)) {
-                assertThat(System.nanoTime()).isLessThan(deadline);
-                Thread.sleep(1);
-            }
-            byte[] reply = s.ram().at(in + 12, 42).toArray(ValueLayout.JAVA_BYTE);
-            assertThat(reply[21]).as("ARP reply").isEqualTo((byte) 2);
-            assertThat(java.util.Arrays.copyOfRange(reply, 28, 32)).containsExactly(192, 168, 9, 1);
+            assertTheGatewayAnswersArp(s);
         } finally {
             Files.deleteIfExists(socket);
             Files.deleteIfExists(dir);
         }
+    }
+
+    /** --client connects to a front-end that listens (QEMU's server=on), serves it, and reconnects when it goes. */
+    @Test
+    void aClientDeviceServesAListeningFrontEndAndReconnects() throws Exception {
+        Path dir = Files.createTempDirectory("jvdpa-net-cli");
+        Path socket = dir.resolve("frontend.sock");
+        CommandDeviceFactory factory = new CommandDeviceFactory("net", NetCommand::new);
+        try (UnixServerSocket frontEnd = UnixServerSocket.bind(socket);
+             HostedDevice hosted = factory.start("net-client", List.of("--socket-path", socket.toString(), "--client",
+                     "--ip", "192.168.9.1/24"))) {
+            assertThat(hosted.client()).isTrue();
+            for (int connection = 1; connection <= 2; connection++) {
+                UnixSocket accepted = frontEnd.accept(Duration.ofSeconds(10));
+                assertThat(accepted).as("connection %d from the device", connection).isNotNull();
+                try (DriverSession s = DriverSession.over(accepted, 8 << 20)) {
+                    s.negotiate(1L << 32, ProtocolFeature.maskOf(ProtocolFeature.values()));
+                    assertTheGatewayAnswersArp(s);
+                }
+            }
+            assertThat(hosted.runner().endpoint().connections()).isGreaterThanOrEqualTo(2);
+        } finally {
+            Files.deleteIfExists(socket);
+            Files.deleteIfExists(dir);
+        }
+    }
+
+    /** Sends an ARP request for 192.168.9.1 and waits for the gateway's reply on the first receive queue. */
+    private static void assertTheGatewayAnswersArp(DriverSession s) throws Exception {
+        DriverRing rx = s.setUpRing(0, 64, Endianness.LITTLE);
+        DriverRing tx = s.setUpRing(1, 64, Endianness.LITTLE);
+        long in = s.ram().allocate(2048, 8);
+        rx.queue().post(in, 2048, true, 1);
+        rx.publishAndKick();
+        // An ARP request for 192.168.9.1 after a 12-byte header of zeros.
+        byte[] arp = {-1, -1, -1, -1, -1, -1, 2, 0, 0, 0, 0, 1, 8, 6, 0, 1, 8, 0, 6, 4, 0, 1,
+            2, 0, 0, 0, 0, 1, (byte) 192, (byte) 168, 9, 2, 0, 0, 0, 0, 0, 0, (byte) 192, (byte) 168, 9, 1};
+        long out = s.ram().allocate(12 + arp.length, 8);
+        MemorySegment.copy(arp, 0, s.ram().at(out + 12, arp.length), ValueLayout.JAVA_BYTE, 0, arp.length);
+        tx.queue().post(out, 12 + arp.length, false, 2);
+        tx.publishAndKick();
+        UsedBuffer used = new UsedBuffer();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (!rx.queue().reap(used)) {
+            assertThat(System.nanoTime()).isLessThan(deadline);
+            Thread.sleep(1);
+        }
+        byte[] reply = s.ram().at(in + 12, 42).toArray(ValueLayout.JAVA_BYTE);
+        assertThat(reply[21]).as("ARP reply").isEqualTo((byte) 2);
+        assertThat(java.util.Arrays.copyOfRange(reply, 28, 32)).containsExactly(192, 168, 9, 1);
     }
 }

@@ -20,7 +20,9 @@ import picocli.CommandLine.Option;
                 + "protocol features by name, queue count, config space, and a verdict per driver kind (modern LE, "
                 + "legacy LE, legacy BE, packed).",
             "Without --traffic the verdicts are read from the offered bits; with it each is proven by a short "
-                + "request through the rings on a connection of its own."})
+                + "request through the rings on a connection of its own, except a 'no' the offered bits already "
+                + "decide: trying it would ack bits the back-end did not offer, or drive rings in a byte order it "
+                + "was never told, as a hostile front-end would."})
 public final class ProbeCommand implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -31,7 +33,8 @@ public final class ProbeCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print JSON instead of tables")
     boolean json;
 
-    @Option(names = "--traffic", description = "prove each verdict with a request through the rings")
+    @Option(names = "--traffic", description = "prove each verdict with a request through the rings; a 'no' the offered bits decide is "
+            + "not tried, since that would drive the back-end with bits or a byte order it did not offer")
     boolean traffic;
 
     @Option(names = "--type", paramLabel = "net|blk", description = "the device type, when the offered bits cannot tell")

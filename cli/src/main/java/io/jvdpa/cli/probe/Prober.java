@@ -15,8 +15,9 @@ import java.util.Map;
 
 /**
  * Connects to any vhost-user back-end as a front-end and finds out what it serves. The first connection only
- * asks (features, protocol features, queue count, config space); with traffic, each driver kind then gets a
- * connection of its own (a back-end may close one it refuses) on which a short request goes through the rings.
+ * asks (features, protocol features, queue count, config space); with traffic, each driver kind the offer does not
+ * already refuse then gets a connection of its own (a back-end may close one it refuses) on which a short request
+ * goes through the rings.
  *
  * <p>Only protocol features the back-end offered are acked: some back-ends (DPDK) drop the connection on bits
  * they do not know.
@@ -76,8 +77,9 @@ public final class Prober {
         List<Verdict> verdicts = new ArrayList<>();
         for (DriverKind kind : DriverKind.values()) {
             Verdict offered = fromFeatures(kind, features, protocol);
-            verdicts.add(traffic && !offered.supported().equals(Verdict.NO) ? exchange(kind, type.type(), protocol)
-                    : offered);
+            verdicts.add(!traffic ? offered
+                    : offered.supported().equals(Verdict.NO) ? notTried(kind, offered)
+                    : exchange(kind, type.type(), protocol));
         }
         return new ProbeReport(socket.toString(), type.type(), type.evidence(), "0x" + Long.toHexString(features),
                 VirtioFeatures.names(features, DeviceTypes.featureNames(type.type())),
@@ -110,6 +112,17 @@ public final class Prober {
             return Verdict.byFeatures(kind, Verdict.YES, "ANY_LAYOUT offered, which only legacy drivers use");
         }
         return Verdict.byFeatures(kind, Verdict.UNKNOWN, "nothing in the offered bits says (--traffic tries)");
+    }
+
+    /**
+     * A "no" the offered bits decide is not tried through the rings: that would ack bits the back-end did not offer
+     * or drive rings in an order it was never told, as a hostile front-end does, and some back-ends crash on that.
+     */
+    static Verdict notTried(DriverKind kind, Verdict offered) {
+        String why = kind == DriverKind.LEGACY_BE
+                ? "big-endian rings the back-end was never told about are what a hostile front-end sends"
+                : "acking bits the back-end did not offer is what a hostile front-end does";
+        return Verdict.byFeatures(kind, Verdict.NO, offered.reason() + "; no exchange tried: " + why);
     }
 
     private Verdict exchange(DriverKind kind, String type, long offeredProtocol) {

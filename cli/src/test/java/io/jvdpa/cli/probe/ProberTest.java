@@ -2,6 +2,7 @@ package io.jvdpa.cli.probe;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.jvdpa.cli.control.Json;
 import io.jvdpa.cli.daemon.DeviceTypes;
 import io.jvdpa.cli.daemon.HostedDevice;
 import java.nio.file.Files;
@@ -79,6 +80,29 @@ class ProberTest {
         }
     }
 
+    /** A "no" the offer decides is not tried: no connection acks bits not offered or drives unannounced rings. */
+    @Test
+    void aNoTheOfferDecidesIsNotTriedWithAnExchange() throws Exception {
+        Path socket = dir.resolve("net.sock");
+        try (HostedDevice net = DeviceTypes.standard().get("net").orElseThrow()
+                .start("net0", List.of("--socket-path", socket.toString(), "--legacy", "off", "--packed", "off"))) {
+            ProbeReport r = new Prober(socket, null, Duration.ofSeconds(5)).probe(true);
+            Map<String, Verdict> proven = byDriver(r);
+            assertThat(proven.get("legacy BE")).extracting(Verdict::supported, Verdict::proof)
+                    .containsExactly(Verdict.NO, "features");
+            assertThat(proven.get("legacy BE").reason()).startsWith("CROSS_ENDIAN not offered")
+                    .contains("no exchange tried: big-endian rings the back-end was never told about");
+            assertThat(proven.get("packed").proof()).isEqualTo("features");
+            assertThat(proven.get("packed").reason()).isEqualTo("RING_PACKED not offered; no exchange tried: acking "
+                    + "bits the back-end did not offer is what a hostile front-end does");
+            assertThat(ProbeCommand.render(r)).containsPattern("packed\\s+no\\s+features\\s+RING_PACKED not offered; "
+                    + "no exchange tried");
+            assertThat(Json.PRETTY.writeValueAsString(r)).contains("RING_PACKED not offered; no exchange tried");
+            // The asking connection, then modern LE and legacy LE tried; nothing for legacy BE or packed.
+            assertThat(net.runner().endpoint().connections()).isEqualTo(3);
+        }
+    }
+
     @Test
     void jvdpasDiskServesEveryDriverKind() throws Exception {
         Path socket = dir.resolve("blk.sock");
@@ -109,6 +133,9 @@ class ProberTest {
     void readsVerdictsFromTheOffer() {
         long v1 = 1L << 32;
         assertThat(Prober.fromFeatures(DriverKind.MODERN_LE, 0, 0).supported()).isEqualTo(Verdict.NO);
+        assertThat(Prober.notTried(DriverKind.MODERN_LE, Prober.fromFeatures(DriverKind.MODERN_LE, 0, 0)).reason())
+                .isEqualTo("VERSION_1 not offered; no exchange tried: acking bits the back-end did not offer is what "
+                        + "a hostile front-end does");
         assertThat(Prober.fromFeatures(DriverKind.LEGACY_LE, 0, 0).reason()).contains("legacy-only device");
         assertThat(Prober.fromFeatures(DriverKind.LEGACY_LE, v1, 0).supported()).isEqualTo(Verdict.UNKNOWN);
         assertThat(Prober.fromFeatures(DriverKind.LEGACY_LE, v1 | 1L << 27, 0).supported()).isEqualTo(Verdict.YES);
