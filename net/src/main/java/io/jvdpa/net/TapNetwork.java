@@ -34,12 +34,16 @@ public final class TapNetwork implements Network {
     private static final int TX_FRAMES = 0;
     private static final int TX_ERRORS = 1;
     private static final int RX_FRAMES = 2;
+    /** Of TX_FRAMES, those the guest left to the kernel to segment (a GSO type in the header). */
+    private static final int TX_GSO = 3;
+    /** Of RX_FRAMES, those the kernel left to the guest to segment. */
+    private static final int RX_GSO = 4;
 
     private final String name;
     private final boolean multiQueue;
     private final Tap first;
     private final PairState[] pairs;
-    private final PairCounters counters = new PairCounters(3);
+    private final PairCounters counters = new PairCounters(5);
     private volatile GuestPort guest;
 
     /** Opens (or creates) {@code name}, multi-queue if there is more than one pair, and sets its link up. */
@@ -136,8 +140,8 @@ public final class TapNetwork implements Network {
 
     @Override
     public String counters() {
-        return "tap-tx=%d tap-tx-errors=%d tap-rx=%d".formatted(counters.sum(TX_FRAMES), counters.sum(TX_ERRORS),
-                counters.sum(RX_FRAMES));
+        return "tap-tx=%d tap-tx-errors=%d tap-tx-gso=%d tap-rx=%d tap-rx-gso=%d".formatted(counters.sum(TX_FRAMES),
+                counters.sum(TX_ERRORS), counters.sum(TX_GSO), counters.sum(RX_FRAMES), counters.sum(RX_GSO));
     }
 
     /** Queues attached now (for tests and management). */
@@ -261,7 +265,7 @@ public final class TapNetwork implements Network {
                     return;
                 }
                 held = false;
-                count.increment(RX_FRAMES);
+                delivered(in);
             }
             attach();
         }
@@ -294,7 +298,7 @@ public final class TapNetwork implements Network {
                         }
                         break;
                     }
-                    count.increment(RX_FRAMES);
+                    delivered(in);
                 }
             } catch (LinuxException e) {
                 logOnce("reading", e);
@@ -310,7 +314,14 @@ public final class TapNetwork implements Network {
             long src = frame.source();
             int other = g.pickPair((int) (src ^ (src >>> 24)));
             if (other >= 0 && other != pair && g.rx(other).post(frame)) {
-                count.increment(RX_FRAMES);
+                delivered(frame);
+            }
+        }
+
+        private void delivered(Packet frame) {
+            count.increment(RX_FRAMES);
+            if (frame.gsoType() != NetHeader.GSO_NONE) {
+                count.increment(RX_GSO);
             }
         }
 
@@ -343,6 +354,9 @@ public final class TapNetwork implements Network {
                     return;
                 }
                 count.increment(TX_FRAMES);
+                if (frame.gsoType() != NetHeader.GSO_NONE) {
+                    count.increment(TX_GSO);
+                }
             } catch (LinuxException | IllegalStateException e) {
                 count.increment(TX_ERRORS);
                 logOnce("writing", e);
