@@ -2,8 +2,10 @@ package io.jvdpa.testing;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 
 /**
  * The QEMU command line for a {@link GuestSpec}: TCG, guest RAM in a shared memfd (vhost-user back-ends map it),
@@ -82,12 +84,29 @@ final class QemuCommandLine {
     }
 
     private static void addBlk(List<String> args, GuestArch arch, int index, VhostUserBlk blk) {
-        String chardev = "blkchr" + index;
+        String chardev = blkChardev(index);
         args.addAll(List.of("-chardev", chardev(chardev, blk.socket(), blk.reconnect())));
+        StringBuilder device = new StringBuilder();
+        blkDevice(arch, chardev, blk).forEach((k, v) -> device.append(device.isEmpty() ? v : "," + k + "=" + v));
+        args.addAll(List.of("-device", device.toString()));
+    }
+
+    static String blkChardev(int index) {
+        return "blkchr" + index;
+    }
+
+    /** The vhost-user-blk device's driver (first) and properties, for -device and for device_add alike. */
+    static Map<String, String> blkDevice(GuestArch arch, String chardev, VhostUserBlk blk) {
+        Map<String, String> device = new LinkedHashMap<>();
+        device.put("driver", "vhost-user-blk-pci");
+        device.put("chardev", chardev);
+        device.put("num-queues", Integer.toString(blk.queues()));
         // QEMU 7.2 has no vhost-user-blk-ccw: on s390x the disk is a zPCI device, which must keep MSI-X.
-        String device = "vhost-user-blk-pci,chardev=" + chardev + ",num-queues=" + blk.queues()
-                + (arch == GuestArch.S390X ? "" : ",vectors=0") + pciMode(blk.mode());
-        args.addAll(List.of("-device", device));
+        if (arch != GuestArch.S390X) {
+            device.put("vectors", "0");
+        }
+        device.putAll(pciModeProperties(blk.mode()));
+        return device;
     }
 
     static String chardev(String id, Path socket, boolean reconnect) {
@@ -95,12 +114,26 @@ final class QemuCommandLine {
     }
 
     private static String pciMode(VirtioMode mode) {
-        return switch (mode) {
-            case MODERN_ONLY -> ",disable-legacy=on";
-            case LEGACY_ONLY -> ",disable-modern=on";
-            case TRANSITIONAL -> ",disable-legacy=off,disable-modern=off";
-            case PACKED -> ",disable-legacy=on,packed=on";
-        };
+        StringBuilder s = new StringBuilder();
+        pciModeProperties(mode).forEach((k, v) -> s.append(',').append(k).append('=').append(v));
+        return s.toString();
+    }
+
+    private static Map<String, String> pciModeProperties(VirtioMode mode) {
+        Map<String, String> p = new LinkedHashMap<>();
+        switch (mode) {
+            case MODERN_ONLY -> p.put("disable-legacy", "on");
+            case LEGACY_ONLY -> p.put("disable-modern", "on");
+            case TRANSITIONAL -> {
+                p.put("disable-legacy", "off");
+                p.put("disable-modern", "off");
+            }
+            case PACKED -> {
+                p.put("disable-legacy", "on");
+                p.put("packed", "on");
+            }
+        }
+        return p;
     }
 
     private static String ccwMode(VirtioMode mode) {

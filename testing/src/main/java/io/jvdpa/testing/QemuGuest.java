@@ -8,7 +8,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.regex.Pattern;
 
@@ -50,6 +52,7 @@ public final class QemuGuest implements AutoCloseable {
     private GuestConsole console;
     private QmpClient qmp;
     private Duration bootTime;
+    private int hotplugged;
 
     private QemuGuest(GuestSpec spec, List<String> commandLine) {
         this.spec = spec;
@@ -149,6 +152,29 @@ public final class QemuGuest implements AutoCloseable {
                 + "echo \"$(basename $d) $(cat $d/device) $(cat $d/features) $(cat $d/status) $drv\"; done";
         return execOk(script, DEFAULT_EXEC_TIMEOUT).lines().filter(l -> !l.isBlank())
                 .map(GuestVirtioDevice::parse).toList();
+    }
+
+    /**
+     * Plugs a vhost-user-blk disk into the running guest through its monitor ({@code chardev-add}, then
+     * {@code device_add}), as {@link Builder#blk} would have it at boot; it becomes the next vdX once the guest's
+     * driver has probed it. Needs {@link Builder#monitor(Path)}. A disk whose back-end is to refuse the driver goes
+     * in this way: present at boot, the x86 firmware (SeaBIOS) drives it before the kernel starts, and waits on it
+     * for good once its back-end is gone.
+     */
+    public synchronized void hotplug(VhostUserBlk blk) {
+        int index = spec.blks().size() + hotplugged;
+        String chardev = QemuCommandLine.blkChardev(index);
+        Map<String, Object> socket = new LinkedHashMap<>();
+        socket.put("addr", Map.of("type", "unix", "data", Map.of("path", blk.socket().toString())));
+        socket.put("server", false);
+        if (blk.reconnect()) {
+            socket.put("reconnect", 1);
+        }
+        qmp().execute("chardev-add", Map.of("id", chardev, "backend", Map.of("type", "socket", "data", socket)));
+        Map<String, Object> device = new LinkedHashMap<>(QemuCommandLine.blkDevice(spec.arch(), chardev, blk));
+        device.put("id", "blk" + index);
+        qmp().execute("device_add", device);
+        hotplugged++;
     }
 
     /**

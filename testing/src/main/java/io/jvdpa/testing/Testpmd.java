@@ -125,6 +125,14 @@ public final class Testpmd implements AutoCloseable {
         return stats;
     }
 
+    /**
+     * The per-stream statistics {@link #stop()} printed: one block per forwarding stream that moved anything, when
+     * there are more streams than ports (several queues on a port); empty before {@link #stop()}.
+     */
+    public List<StreamStats> streamStats() {
+        return StreamStats.parseAll(process.stdout().text());
+    }
+
     public boolean isRunning() {
         return process.isAlive();
     }

@@ -1,6 +1,7 @@
 package io.jvdpa.testing;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.entry;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -32,6 +33,14 @@ class QemuCommandLineTest {
         assertThat(netDevice(GuestArch.X86_64, VirtioMode.TRANSITIONAL)).endsWith(",disable-legacy=off,disable-modern=off");
         assertThat(netDevice(GuestArch.X86_64, VirtioMode.PACKED)).endsWith(",disable-legacy=on,packed=on");
         assertThat(netDevice(GuestArch.X86_64, VirtioMode.LEGACY_ONLY)).endsWith(",disable-modern=on");
+    }
+
+    @Test
+    void aHotpluggedDiskHasThePropertiesOfOneGivenAtBoot() {
+        assertThat(QemuCommandLine.blkDevice(GuestArch.X86_64, "blkchr1", VhostUserBlk.of(BLK, VirtioMode.PACKED)))
+                .containsExactly(entry("driver", "vhost-user-blk-pci"), entry("chardev", "blkchr1"),
+                        entry("num-queues", "1"), entry("vectors", "0"), entry("disable-legacy", "on"),
+                        entry("packed", "on"));
     }
 
     @Test

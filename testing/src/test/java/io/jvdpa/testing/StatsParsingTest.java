@@ -49,6 +49,26 @@ class StatsParsingTest {
               ++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++++
             """;
 
+    /** Four queues on one port: a block per stream before the port's, the empty stream left out. */
+    private static final String FINAL_PER_STREAM = """
+            Telling cores to stop...
+            Waiting for lcores to finish...
+
+              ------- Forward Stats for RX Port= 0/Queue= 0 -> TX Port= 0/Queue= 0 -------
+              RX-packets: 0              TX-packets: 1085216        TX-dropped: 13320576     \s
+
+              ------- Forward Stats for RX Port= 0/Queue= 1 -> TX Port= 0/Queue= 1 -------
+              RX-packets: 0              TX-packets: 1080396        TX-dropped: 13325396     \s
+
+              ------- Forward Stats for RX Port= 0/Queue= 3 -> TX Port= 0/Queue= 3 -------
+              RX-packets: 12             TX-packets: 1068897        TX-dropped: 13336895     \s
+
+              ---------------------- Forward statistics for port 0  ----------------------
+              RX-packets: 12             RX-dropped: 0             RX-total: 12
+              TX-packets: 3234509        TX-dropped: 39982867      TX-total: 43217376
+              ----------------------------------------------------------------------------
+            """;
+
     @Test
     void periodicBlocksAreParsedInOrder() {
         List<PortStats> all = PortStats.parseAll(PERIODIC);
@@ -66,6 +86,16 @@ class StatsParsingTest {
     @Test
     void finalForwardStatisticsArePerPortNotAccumulated() {
         assertThat(ForwardStats.parseAll(FINAL)).containsExactly(new ForwardStats(0, 41, 0, 40, 1));
+    }
+
+    @Test
+    void perStreamForwardStatisticsAreParsedBesideThePorts() {
+        assertThat(StreamStats.parseAll(FINAL_PER_STREAM)).containsExactly(
+                new StreamStats(0, 0, 0, 0, 0, 1085216, 13320576),
+                new StreamStats(0, 1, 0, 1, 0, 1080396, 13325396),
+                new StreamStats(0, 3, 0, 3, 12, 1068897, 13336895));
+        assertThat(ForwardStats.parseAll(FINAL_PER_STREAM)).containsExactly(new ForwardStats(0, 12, 0, 3234509, 39982867));
+        assertThat(StreamStats.parseAll(FINAL)).isEmpty();
     }
 
     @Test

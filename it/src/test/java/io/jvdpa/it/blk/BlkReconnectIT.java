@@ -3,35 +3,53 @@ package io.jvdpa.it.blk;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jvdpa.testing.GuestArch;
+import io.jvdpa.testing.GuestVirtioDevice;
 import io.jvdpa.testing.QemuGuest;
 import io.jvdpa.testing.VhostUserBlk;
 import io.jvdpa.testing.VirtioMode;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Reconnect without loss: {@code ./jvdpa blk} is killed with SIGKILL while a guest's fio writes and verifies, and
- * started again on the same socket and image; QEMU reconnects ({@code reconnect=1}), hands back the inflight area,
- * the requests that were in flight are resubmitted, and fio finishes without a verify error.
+ * started again on the same socket and image; QEMU reconnects ({@code reconnect=1}), hands back the inflight area
+ * (INFLIGHT_SHMFD), the requests that were in flight are resubmitted, and fio finishes without a verify error. For
+ * a modern driver on a split ring and on a packed ring (whose inflight area has a layout of its own), and for a
+ * legacy driver.
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class BlkReconnectIT {
+    /**
+     * fio's span: long enough that fio still runs through five kill-and-restart attempts (some 300 writes before
+     * the first, 200 between), short enough to verify within seconds.
+     */
+    private static final int FIO_MIB = 16;
+
     @TempDir
     Path dir;
 
-    @Test
-    void fioVerifiesAcrossAKilledAndRestartedBackend() throws Exception {
+    @ParameterizedTest(name = "{0}")
+    @CsvSource({"MODERN_ONLY, true", "PACKED, true", "LEGACY_ONLY, false"})
+    void fioVerifiesAcrossAKilledAndRestartedBackend(VirtioMode mode, boolean modern) throws Exception {
         Path image = dir.resolve("disk.img");
         Path socket = dir.resolve("blk.sock");
         // Writethrough: every write waits for fdatasync, so the back-end is busy with requests most of the time.
-        BlkProcess first = BlkProcess.start("jvdpa-blk-first", socket, image, "--size", "64M", "--cache", "writethrough");
-        try (QemuGuest guest = QemuGuest.builder(GuestArch.X86_64).name("blk-reconnect").failOnVhostError(false)
-                .blk(VhostUserBlk.of(socket, VirtioMode.MODERN_ONLY).withReconnect(true)).start()) {
-            guest.execOk("rm -f /tmp/fio.rc; (fio --name=reconnect --filename=/dev/vda --size=24M --rw=randwrite --bs=4k"
+        BlkProcess first = BlkProcess.start("jvdpa-blk-first-" + mode, socket, image, "--size", "64M",
+                "--cache", "writethrough");
+        try (QemuGuest guest = QemuGuest.builder(GuestArch.X86_64).name("blk-reconnect-" + mode).failOnVhostError(false)
+                .blk(VhostUserBlk.of(socket, mode).withReconnect(true)).start()) {
+            GuestVirtioDevice disk = guest.virtioDevices().getFirst();
+            assertThat(disk.deviceId()).isEqualTo(GuestVirtioDevice.BLOCK);
+            assertThat(disk.modern()).as("driver kind: VERSION_1 on %s", disk).isEqualTo(modern);
+            assertThat(disk.hasFeature(GuestVirtioDevice.RING_PACKED)).as("packed ring on %s", disk)
+                    .isEqualTo(mode == VirtioMode.PACKED);
+            guest.execOk("rm -f /tmp/fio.rc; (fio --name=reconnect --filename=/dev/vda --size=" + FIO_MIB
+                    + "M --rw=randwrite --bs=4k"
                     + " --direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c --verify_fatal=1"
                     + " --verify_backlog=256 >/tmp/fio.out 2>&1; echo $? >/tmp/fio.rc) >/dev/null 2>&1 &",
                     Duration.ofSeconds(30));
@@ -46,7 +64,8 @@ class BlkReconnectIT {
             try {
                 for (int attempt = 1; attempt <= 5 && !resubmitted; attempt++) {
                     current.killWhileBusy("blk-worker-0");
-                    current = BlkProcess.start("jvdpa-blk-restart-" + attempt, socket, image, "--cache", "writethrough");
+                    current = BlkProcess.start("jvdpa-blk-restart-" + mode + "-" + attempt, socket, image,
+                            "--cache", "writethrough");
                     restarted.add(current);
                     awaitLog(current, "queue 0 started", Duration.ofMinutes(1));
                     resubmitted = java.util.regex.Pattern
@@ -63,6 +82,9 @@ class BlkReconnectIT {
                         .doesNotContainIgnoringCase("mismatch");
                 assertThat(resubmitted).as("a restarted back-end resubmitted what the killed one had in flight; last log:\n%s",
                         current.log()).isTrue();
+                assertThat(current.log()).as("the restarted back-end's log")
+                        .contains("inflight area set").contains(modern ? "(MODERN driver)" : "(LEGACY driver)")
+                        .contains(mode == VirtioMode.PACKED ? "packed ring" : "split ring");
                 assertThat(guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30))).isNotEqualTo(before);
             } finally {
                 restarted.forEach(BlkProcess::close);

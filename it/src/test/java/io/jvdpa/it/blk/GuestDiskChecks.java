@@ -4,27 +4,41 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jvdpa.testing.FileDigest;
 import io.jvdpa.testing.QemuGuest;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 
 /**
- * What a guest does with a disk to show it keeps data: random data written around the page cache and read back
- * identical and identical in the image file on the host; fio random writes with crc32c verification; a file
- * system made, filled, checked clean. The same checks the qemu-storage-daemon reference runs.
+ * What a guest does with a disk to show it keeps data: random data written around the page cache and flushed,
+ * read back identical and identical in the image file on the host; fio random writes with crc32c verification; a
+ * file system made, filled, checked clean. jvdpa's block device and the qemu-storage-daemon reference both run
+ * these checks.
  */
-final class GuestDiskChecks {
+public final class GuestDiskChecks {
     static final long MIB = 1 << 20;
     private static final Duration SHORT = Duration.ofSeconds(30);
     private static final Duration IO = Duration.ofMinutes(2);
+    /** The "flush I/Os" field of /sys/block/NAME/stat (Documentation/block/stat.rst), counted from 0. */
+    private static final int FLUSHES = 15;
+
+    /** What {@link #randomDataSurvives}, {@link #fioVerifies} and {@link #fileSystemChecksClean} show, for reports. */
+    public static final String SUMMARY = "4 MiB written with direct I/O and fsync (FLUSH), read back identical and "
+            + "equal to the host's image; fio randwrite 8 MiB with crc32c verify passed; ext4 made, filled and "
+            + "checked clean";
 
     private GuestDiskChecks() {}
 
-    /** 4 MiB of random data at 8 MiB with O_DIRECT, synced, read back the same way and found in {@code image}. */
-    static void randomDataSurvives(QemuGuest guest, String disk, Path image) throws Exception {
+    /**
+     * 4 MiB of random data at 8 MiB with O_DIRECT and fsync (so the guest sends FLUSH, and it must complete), read
+     * back the same way and found in {@code image}.
+     */
+    public static void randomDataSurvives(QemuGuest guest, String disk, Path image) throws Exception {
         guest.execOk("dd if=/dev/urandom of=/tmp/data bs=1M count=4 2>/dev/null", SHORT);
         String written = guest.execOk("sha256sum /tmp/data | cut -d' ' -f1", SHORT);
-        guest.execOk("dd if=/tmp/data of=" + disk + " bs=1M seek=8 oflag=direct 2>/dev/null && sync", IO);
+        long flushesBefore = flushes(guest, disk);
+        guest.execOk("dd if=/tmp/data of=" + disk + " bs=1M seek=8 oflag=direct conv=fsync 2>/dev/null", IO);
+        String cache = guest.execOk("cat /sys/block/" + name(disk) + "/queue/write_cache", SHORT);
+        assertThat(flushes(guest, disk)).as("FLUSH requests to %s completed for dd's fsync (its cache: %s)", disk, cache)
+                .isGreaterThan(flushesBefore);
         String readBack = guest.execOk("dd if=" + disk + " bs=1M skip=8 count=4 iflag=direct 2>/dev/null"
                 + " | sha256sum | cut -d' ' -f1", IO);
         assertThat(readBack).as("read back in the guest").isEqualTo(written);
@@ -32,14 +46,14 @@ final class GuestDiskChecks {
     }
 
     /** fio random writes over 8 MiB at 16 MiB, every block verified with crc32c. */
-    static void fioVerifies(QemuGuest guest, String disk) {
+    public static void fioVerifies(QemuGuest guest, String disk) {
         guest.execOk("fio --name=verify --filename=" + disk + " --offset=16M --size=8M --rw=randwrite --bs=4k"
                 + " --direct=1 --ioengine=libaio --iodepth=8 --verify=crc32c --verify_fatal=1"
                 + " --output-format=terse >/tmp/fio.out 2>&1 || { cat /tmp/fio.out; exit 1; }", IO);
     }
 
     /** mkfs.ext4, mount, write a file, unmount, mount again and compare, fsck clean. */
-    static void fileSystemChecksClean(QemuGuest guest, String disk) {
+    public static void fileSystemChecksClean(QemuGuest guest, String disk) {
         guest.execOk("mkfs.ext4 -q -F " + disk + " && mount -t ext4 " + disk + " /mnt"
                 + " && cp /tmp/data /mnt/data && mkdir /mnt/dir && echo hello > /mnt/dir/file && umount /mnt", IO);
         guest.execOk("mount -t ext4 -o ro " + disk + " /mnt && cmp /tmp/data /mnt/data"
@@ -47,4 +61,13 @@ final class GuestDiskChecks {
         guest.execOk("fsck.ext4 -f -n " + disk, IO);
     }
 
+    private static long flushes(QemuGuest guest, String disk) {
+        String[] stat = guest.execOk("cat /sys/block/" + name(disk) + "/stat", SHORT).trim().split("\\s+");
+        assertThat(stat.length).as("fields in /sys/block/%s/stat", name(disk)).isGreaterThan(FLUSHES);
+        return Long.parseLong(stat[FLUSHES]);
+    }
+
+    private static String name(String disk) {
+        return disk.substring(disk.lastIndexOf('/') + 1);
+    }
 }

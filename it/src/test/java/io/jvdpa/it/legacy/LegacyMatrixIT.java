@@ -2,6 +2,9 @@ package io.jvdpa.it.legacy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.jvdpa.it.blk.GuestDiskChecks;
 import io.jvdpa.testing.GuestArch;
 import io.jvdpa.testing.GuestVirtioDevice;
 import io.jvdpa.testing.ManagedProcess;
@@ -11,17 +14,17 @@ import io.jvdpa.testing.VhostUserBlk;
 import io.jvdpa.testing.VhostUserNet;
 import io.jvdpa.testing.VirtioMode;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.junit.jupiter.api.AfterAll;
@@ -38,8 +41,9 @@ import org.junit.jupiter.params.provider.EnumSource;
  * The transitional device against every kind of real guest driver: x86 legacy-only, transitional with the driver
  * forced legacy, modern, packed, and s390x (big-endian) legacy and modern. One guest per row carries a jvdpa net
  * device and a jvdpa blk device; each is exercised with real traffic, and the guest's own view (VERSION_1,
- * RING_PACKED) is checked against the row. Then the profiles: guests outside them are refused with the reason.
- * The results are written into docs/legacy.md.
+ * RING_PACKED) is checked against the row. Then the profiles: guests outside them are refused with the reason and
+ * the refusal counted. The results are written into docs/legacy.md: a cell whose check threw says "fail: " and
+ * why, and a run of some rows only replaces those rows of the table there.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
@@ -47,7 +51,17 @@ class LegacyMatrixIT {
     private static final Duration SHORT = Duration.ofSeconds(60);
     private static final Duration LONG = Duration.ofMinutes(3);
     private static final int BULK_MIB = 8;
-    private static final Map<Integer, String[]> RESULTS = new ConcurrentSkipListMap<>();
+    private static final String BEGIN = "<!-- matrix:begin -->";
+    private static final String END = "<!-- matrix:end -->";
+    private static final String LEGACY_OFF_ROW = "x86 legacy-only guest, `--legacy off`";
+    private static final String LE_ONLY_ROW = "s390x legacy guest, `--legacy le-only`";
+    private static final String NO_S390X_LEGACY_BLK = "not expressible with QEMU 7.2: no vhost-user-blk on s390x's "
+            + "channel bus, and a legacy zPCI device has no I/O BAR (legacy big-endian blk is covered by jvdpa's own "
+            + "front-end)";
+    private static final int REASON_LENGTH = 240;
+    /** This run's rows (label, net cell, blk cell) by label. */
+    private static final Map<String, String[]> RESULTS = new ConcurrentHashMap<>();
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     @TempDir
     Path dir;
@@ -86,51 +100,98 @@ class LegacyMatrixIT {
         }
     }
 
+    /** One cell's check: what it passed, or it throws. */
+    private interface Check {
+        String run() throws Exception;
+    }
+
     @Order(1)
     @ParameterizedTest
     @EnumSource(Row.class)
     void guestDriversOfEveryKindWork(Row row) throws Exception {
-        String netCell;
-        String blkCell;
+        String[] cells = {row.label, null, null};
+        List<Throwable> failures = new ArrayList<>();
         // Named per run, so a namespace left by a run that was killed cannot collide with this one.
         String ns = "jvdpa-matrix-" + ProcessHandle.current().pid() + "-" + row.subnet();
         String tap = "jvmtap" + row.subnet();
         Path netSock = dir.resolve("net.sock");
         Path blkSock = dir.resolve("blk.sock");
         Path image = dir.resolve("disk.img");
-        run("ip", "netns", "add", ns);
-        try (ManagedProcess net = jvdpa("net-" + row, "net", "--socket-path", netSock.toString(), "--network", "tap:" + tap);
-             ManagedProcess blk = row.blkExpressible()
-                     ? jvdpa("blk-" + row, "blk", "--socket-path", blkSock.toString(), "--image", image.toString(),
-                             "--size", "64M") : null) {
-            net.awaitPath(netSock, SHORT);
-            if (blk != null) {
-                blk.awaitPath(blkSock, SHORT);
+        try {
+            run("ip", "netns", "add", ns);
+            try (ManagedProcess net = jvdpa("net-" + row, "net", "--socket-path", netSock.toString(), "--network",
+                    "tap:" + tap);
+                 ManagedProcess blk = row.blkExpressible()
+                         ? jvdpa("blk-" + row, "blk", "--socket-path", blkSock.toString(), "--image", image.toString(),
+                                 "--size", "64M") : null) {
+                net.awaitPath(netSock, SHORT);
+                if (blk != null) {
+                    blk.awaitPath(blkSock, SHORT);
+                }
+                // The host end of the TAP lives in a namespace of the test's own.
+                run("ip", "link", "set", tap, "netns", ns);
+                run("ip", "netns", "exec", ns, "ip", "addr", "add", hostIp(row) + "/24", "dev", tap);
+                run("ip", "netns", "exec", ns, "ip", "link", "set", tap, "up");
+                // Two vCPUs: with one, QEMU's TCG drops the guest's memory barriers and an EVENT_IDX notification
+                // to a back-end in another process can be lost for good (seen as s390x receive stalls).
+                QemuGuest.Builder b = QemuGuest.builder(row.arch).name("matrix-" + row).cpus(2)
+                        .net(VhostUserNet.of(netSock, row.mode).withMac("52:54:00:aa:00:0" + row.subnet()))
+                        .forceLegacy(row.forceLegacy);
+                if (blk != null) {
+                    b.blk(VhostUserBlk.of(blkSock, row.mode));
+                }
+                try (QemuGuest guest = b.start()) {
+                    String driver = checkDrivers(guest, row);
+                    cells[1] = cell(failures, () -> "pass (" + driver + "): " + netTraffic(guest, row, ns));
+                    cells[2] = blk == null ? NO_S390X_LEGACY_BLK
+                            : cell(failures, () -> "pass (" + driver + "): " + blkTraffic(guest, image, blk));
+                }
             }
-            // The host end of the TAP lives in a namespace of the test's own.
-            run("ip", "link", "set", tap, "netns", ns);
-            run("ip", "netns", "exec", ns, "ip", "addr", "add", hostIp(row) + "/24", "dev", tap);
-            run("ip", "netns", "exec", ns, "ip", "link", "set", tap, "up");
-            // Two vCPUs: with one, QEMU's TCG drops the guest's memory barriers and an EVENT_IDX notification
-            // to a back-end in another process can be lost for good (seen as s390x receive stalls).
-            QemuGuest.Builder b = QemuGuest.builder(row.arch).name("matrix-" + row).cpus(2)
-                    .net(VhostUserNet.of(netSock, row.mode).withMac("52:54:00:aa:00:0" + row.subnet()))
-                    .forceLegacy(row.forceLegacy);
-            if (blk != null) {
-                b.blk(VhostUserBlk.of(blkSock, row.mode == VirtioMode.PACKED ? VirtioMode.PACKED : row.mode));
-            }
-            try (QemuGuest guest = b.start()) {
-                String driver = checkDrivers(guest, row);
-                netCell = "pass (" + driver + "): " + netTraffic(guest, row, ns);
-                blkCell = blk == null
-                        ? "not expressible with QEMU 7.2: no vhost-user-blk on s390x's channel bus, and a legacy "
-                                + "zPCI device has no I/O BAR (legacy big-endian blk is covered by jvdpa's own front-end)"
-                        : "pass (" + driver + "): " + blkTraffic(guest, row, image);
-            }
+        } catch (Exception | AssertionError e) {
+            failures.add(e);
         } finally {
             runQuietly("ip", "netns", "del", ns);
         }
-        RESULTS.put(row.ordinal(), new String[] {row.label, netCell, blkCell});
+        record(cells, failures);
+    }
+
+    /** Runs one cell's check; a failure becomes the cell's text and is kept to fail the test with. */
+    private static String cell(List<Throwable> failures, Check check) {
+        try {
+            return check.run();
+        } catch (Exception | AssertionError e) {
+            failures.add(e);
+            return fail(e);
+        }
+    }
+
+    /**
+     * Puts a row into the table, each cell not reached marked with the first failure, and fails the test with the
+     * first failure (the others suppressed) if there was one.
+     */
+    private static void record(String[] cells, List<Throwable> failures) throws Exception {
+        for (int i = 1; i < cells.length; i++) {
+            if (cells[i] == null) {
+                cells[i] = failures.isEmpty() ? "fail: not run" : fail(failures.getFirst());
+            }
+        }
+        RESULTS.put(cells[0], cells);
+        if (failures.isEmpty()) {
+            return;
+        }
+        Throwable first = failures.getFirst();
+        failures.stream().skip(1).forEach(first::addSuppressed);
+        if (first instanceof Exception e) {
+            throw e;
+        }
+        throw (AssertionError) first;
+    }
+
+    /** "fail: " and the failure's message on one line, short enough for a table cell. */
+    static String fail(Throwable t) {
+        String message = t.getMessage() == null ? t.getClass().getSimpleName() : t.getMessage();
+        String line = message.replaceAll("\\s+", " ").trim().replace("|", "\\|");
+        return "fail: " + (line.length() > REASON_LENGTH ? line.substring(0, REASON_LENGTH) + "..." : line);
     }
 
     /** The guest's own sysfs says which driver kind it runs; it must match the row. */
@@ -191,80 +252,161 @@ class LegacyMatrixIT {
         return "100/100 pings; " + BULK_MIB + " MiB over TCP each way, SHA-256 equal at both ends";
     }
 
-    /** dd with direct I/O read back and matched against the image on the host; fio verify where the image has fio. */
-    private static String blkTraffic(QemuGuest guest, Row row, Path image) throws Exception {
-        guest.execOk("dd if=/dev/urandom of=/tmp/data bs=1M count=" + BULK_MIB + " 2>/dev/null", LONG);
-        guest.execOk("dd if=/tmp/data of=/dev/vda bs=1M oflag=direct 2>/dev/null && sync", LONG);
-        String written = guest.execOk("sha256sum /tmp/data", SHORT).split("\\s+")[0];
-        String readBack = guest.execOk("dd if=/dev/vda bs=1M count=" + BULK_MIB + " iflag=direct 2>/dev/null | sha256sum",
-                LONG).split("\\s+")[0];
-        assertThat(readBack).as("read back in the guest").isEqualTo(written);
-        byte[] head = new byte[BULK_MIB << 20];
-        try (InputStream in = Files.newInputStream(image)) {
-            assertThat(in.readNBytes(head, 0, head.length)).isEqualTo(head.length);
-        }
-        assertThat(sha256(head)).as("image file on the host").isEqualTo(written);
-        String fio;
-        if (guest.exec("command -v fio", SHORT).succeeded()) {
-            guest.execOk("fio --name=verify --filename=/dev/vda --rw=randwrite --bs=4k --size=16M --direct=1 "
-                    + "--ioengine=psync --verify=crc32c --do_verify=1 --verify_fatal=1 --offset=16M", LONG);
-            fio = "; fio randwrite 16 MiB with crc32c verify passed";
-        } else {
-            fio = " (the s390x guest image has no fio)";
-        }
-        return BULK_MIB + " MiB written with direct I/O, read back identical and equal to the host's image" + fio;
+    /** The checks every real-guest blk test runs ({@link GuestDiskChecks}); jvdpa logs no failed request. */
+    private static String blkTraffic(QemuGuest guest, Path image, ManagedProcess blk) throws Exception {
+        GuestDiskChecks.randomDataSurvives(guest, "/dev/vda", image);
+        GuestDiskChecks.fioVerifies(guest, "/dev/vda");
+        GuestDiskChecks.fileSystemChecksClean(guest, "/dev/vda");
+        assertThat(blk.stderr().text()).as("jvdpa blk's log").doesNotContain("S_IOERR").doesNotContain("S_UNSUPP")
+                .doesNotContain("is broken");
+        return GuestDiskChecks.SUMMARY;
     }
 
     @Order(2)
     @Test
     void legacyDriverIsRefusedByLegacyOff() throws Exception {
-        String reason = refusal(GuestArch.X86_64, VirtioMode.LEGACY_ONLY, "off",
-                "legacy driver refused: profile --legacy off");
-        RESULTS.put(100, new String[] {"x86 legacy-only guest, `--legacy off`", reason, "(same framework)"});
+        refusals(LEGACY_OFF_ROW, GuestArch.X86_64, "off", "legacy driver refused: profile --legacy off", true);
     }
 
     @Order(3)
     @Test
     void bigEndianLegacyDriverIsRefusedByLeOnly() throws Exception {
-        String reason = refusal(GuestArch.S390X, VirtioMode.LEGACY_ONLY, "le-only",
-                "legacy big-endian driver refused: profile --legacy le-only");
-        RESULTS.put(101, new String[] {"s390x legacy guest, `--legacy le-only`", reason, "(same framework)"});
+        refusals(LE_ONLY_ROW, GuestArch.S390X, "le-only", "legacy big-endian driver refused: profile --legacy le-only",
+                false);
     }
 
-    private String refusal(GuestArch arch, VirtioMode mode, String policy, String message) throws Exception {
-        Path sock = dir.resolve("refused.sock");
-        try (ManagedProcess net = jvdpa("net-refuse-" + policy, "net", "--socket-path", sock.toString(),
-                "--legacy", policy)) {
-            net.awaitPath(sock, SHORT);
-            try (QemuGuest guest = QemuGuest.builder(arch).name("refused-" + policy)
-                    .net(VhostUserNet.of(sock, mode)).failOnVhostError(false).start()) {
-                net.awaitOutput(Pattern.compile(Pattern.quote(message)), SHORT, true);
-                assertThat(guest.exec("echo alive", SHORT).output()).contains("alive");
-            }
+    /**
+     * A legacy guest against devices of a daemon whose profile is {@code policy}: a net device, and a blk device
+     * when the guest can have one. Each refuses the driver, names the reason in the log and counts the refusal
+     * ({@code jvdpa dev show}); QEMU reports the disk's failed vhost start; the guest keeps running. The disk is
+     * plugged in once the guest runs: present at boot, the x86 firmware (SeaBIOS) would drive it with a legacy
+     * driver of its own, and wait on it for good once it is refused.
+     */
+    private void refusals(String label, GuestArch arch, String policy, String message, boolean withBlk)
+            throws Exception {
+        String[] cells = {label, null, withBlk ? null : NO_S390X_LEGACY_BLK};
+        List<Throwable> failures = new ArrayList<>();
+        Path control = dir.resolve("control.sock");
+        Path netSock = dir.resolve("refused-net.sock");
+        Path blkSock = dir.resolve("refused-blk.sock");
+        Path config = dir.resolve("refuse.yaml");
+        String devices = """
+                control-socket: %s
+                devices:
+                  - name: net
+                    type: net
+                    socket-path: %s
+                    legacy: "%s"
+                """.formatted(control, netSock, policy);
+        if (withBlk) {
+            devices += """
+                      - name: blk
+                        type: blk
+                        socket-path: %s
+                        image: %s
+                        size: 64M
+                        legacy: "%s"
+                    """.formatted(blkSock, dir.resolve("refused.img"), policy);
         }
-        return "refused: \"" + message + "\"; the guest keeps running";
+        try {
+            Files.writeString(config, devices);
+            try (ManagedProcess daemon = jvdpa("daemon-refuse-" + policy, "daemon", "--config", config.toString());
+                 QemuGuest guest = startWhenReady(daemon, withBlk ? 2 : 1, QemuGuest.builder(arch)
+                         .name("refused-" + policy).monitor(dir.resolve("refused-qmp.sock"))
+                         .net(VhostUserNet.of(netSock, VirtioMode.LEGACY_ONLY)).failOnVhostError(false))) {
+                cells[1] = cell(failures, () -> refused(daemon, control, "net", message, guest));
+                if (withBlk) {
+                    cells[2] = cell(failures, () -> {
+                        guest.hotplug(VhostUserBlk.of(blkSock, VirtioMode.LEGACY_ONLY));
+                        String result = refused(daemon, control, "blk", message, guest);
+                        assertThat(guest.qemuErrors()).as("QEMU's stderr:\n%s", guest.qemuStderr())
+                                .anyMatch(l -> l.contains("vhost-user-blk: vhost start failed"));
+                        return result + "; QEMU reports the disk's failed vhost start";
+                    });
+                }
+            }
+        } catch (Exception | AssertionError e) {
+            failures.add(e);
+        }
+        record(cells, failures);
     }
 
+    private static QemuGuest startWhenReady(ManagedProcess daemon, int devices, QemuGuest.Builder guest) {
+        daemon.awaitOutput(Pattern.compile("jvdpa daemon: " + devices + " devices"), SHORT, true);
+        return guest.start();
+    }
+
+    /** The device named {@code name} refused the guest's driver for {@code message}, and counted it. */
+    private static String refused(ManagedProcess daemon, Path control, String name, String message, QemuGuest guest)
+            throws Exception {
+        daemon.awaitOutput(Pattern.compile(Pattern.quote(name + ": " + message)), SHORT, true);
+        JsonNode show = devShow(control, name);
+        assertThat(show.get("refusals").asLong()).as("refusals of %s: %s", name, show).isPositive();
+        assertThat(show.get("lastRefusal").asText()).as("last refusal of %s", name).contains(message);
+        assertThat(guest.exec("echo alive", SHORT).output()).contains("alive");
+        return "refused: \"" + message + "\", counted (`jvdpa dev show`: refusals " + show.get("refusals").asLong()
+                + "); the guest keeps running";
+    }
+
+    /** {@code jvdpa dev show NAME --json} against the daemon's control socket. */
+    private static JsonNode devShow(Path control, String name) throws Exception {
+        try (ManagedProcess show = jvdpa("dev-show-" + name, "dev", "show", name, "--control-socket",
+                control.toString(), "--json")) {
+            int status = show.waitFor(SHORT);
+            assertThat(status).as("jvdpa dev show %s: %s", name, show.describe()).isZero();
+            return JSON.readTree(show.stdout().text());
+        }
+    }
+
+    /**
+     * Writes the table into docs/legacy.md: every row of this run, and for a row this run left out, the row the
+     * table had. "Last run" moves on only when every row ran.
+     */
     @AfterAll
     static void writeMatrix() throws IOException {
         if (RESULTS.isEmpty()) {
             return;
         }
-        StringBuilder table = new StringBuilder();
-        table.append("| guest and device | net | blk |\n|---|---|---|\n");
-        for (String[] r : RESULTS.values()) {
-            table.append("| ").append(r[0]).append(" | ").append(r[1]).append(" | ").append(r[2]).append(" |\n");
-        }
-        table.append("\nLast run: ").append(java.time.LocalDate.now()).append(", QEMU 7.2 (TCG), Debian 12 guest kernels.\n");
         Path doc = RepoRoot.find().resolve("docs/legacy.md");
         String text = Files.readString(doc);
-        int begin = text.indexOf("<!-- matrix:begin -->");
-        int end = text.indexOf("<!-- matrix:end -->");
+        int begin = text.indexOf(BEGIN);
+        int end = text.indexOf(END);
         if (begin < 0 || end < begin) {
             return;
         }
-        String updated = text.substring(0, begin) + "<!-- matrix:begin -->\n" + table + text.substring(end);
-        Files.writeString(doc, updated);
+        String old = text.substring(begin + BEGIN.length(), end);
+        Files.writeString(doc, text.substring(0, begin) + BEGIN + "\n" + table(old) + text.substring(end));
+    }
+
+    /** The table between the markers, from this run's rows and {@code old}'s. */
+    static String table(String old) {
+        Map<String, String> oldRows = new HashMap<>();
+        String lastRun = null;
+        for (String line : old.lines().toList()) {
+            if (line.startsWith("| ") && line.indexOf(" | ") > 0) {
+                oldRows.put(line.substring(2, line.indexOf(" | ")), line);
+            } else if (line.startsWith("Last run: ")) {
+                lastRun = line;
+            }
+        }
+        List<String> labels = new ArrayList<>();
+        for (Row r : Row.values()) {
+            labels.add(r.label);
+        }
+        labels.add(LEGACY_OFF_ROW);
+        labels.add(LE_ONLY_ROW);
+        StringBuilder table = new StringBuilder("| guest and device | net | blk |\n|---|---|---|\n");
+        for (String label : labels) {
+            String[] r = RESULTS.get(label);
+            String line = r != null ? "| " + r[0] + " | " + r[1] + " | " + r[2] + " |" : oldRows.get(label);
+            if (line != null) {
+                table.append(line).append('\n');
+            }
+        }
+        if (RESULTS.keySet().containsAll(labels) || lastRun == null) {
+            lastRun = "Last run: " + java.time.LocalDate.now() + ", QEMU 7.2 (TCG), Debian 12 guest kernels.";
+        }
+        return table.append('\n').append(lastRun).append('\n').toString();
     }
 
     private static ManagedProcess jvdpa(String name, String... args) {

@@ -53,6 +53,11 @@ final class JvdpaProcess implements AutoCloseable {
         return process;
     }
 
+    /** Everything the process logged so far. */
+    String log() {
+        return process.stderr().text();
+    }
+
     /** SIGTERM, then the counters {@code jvdpa net} prints when it stops ("tx-frames" to its value...). */
     Map<String, Long> stop() {
         process.signal("TERM");

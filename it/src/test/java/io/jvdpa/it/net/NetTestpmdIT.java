@@ -3,12 +3,17 @@ package io.jvdpa.it.net;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jvdpa.testing.ForwardStats;
+import io.jvdpa.testing.StreamStats;
 import io.jvdpa.testing.Testpmd;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.ToLongFunction;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -16,7 +21,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * DPDK's virtio-user (dpdk-testpmd) as the front-end of {@code jvdpa net}, split and packed rings, one and four
- * queue pairs: traffic flows each way and the two sides' counters agree.
+ * queue pairs: traffic flows each way and the two sides' counters agree. Every run also shows it ran what its
+ * cell says: jvdpa's log names the features acked (RING_PACKED for a packed cell, MQ with more than one pair)
+ * and every queue of the pairs started with that ring layout; with four pairs, testpmd's per-stream counters
+ * show traffic on each pair.
  *
  * <p>What the guest sends is counted exactly on both sides: jvdpa sends on frames a driver made available
  * before it stopped a queue. What jvdpa puts into receive rings can exceed what testpmd counted by the frames
@@ -30,7 +38,12 @@ class NetTestpmdIT {
     @TempDir
     Path dir;
 
-    private record Run(ForwardStats testpmd, Map<String, Long> jvdpa) {}
+    private static final Pattern FEATURES_ACKED = Pattern.compile("features acked: \\[([A-Z0-9_, ]*)]");
+    private static final Pattern QUEUE_STARTED = Pattern.compile("queue (\\d+) started: size \\d+, (\\w+) ring");
+    /** Frames each stream must move with several pairs; an idle pair moves none, a running one some 100,000. */
+    private static final long PER_STREAM = 1_000;
+
+    private record Run(ForwardStats testpmd, List<StreamStats> streams, Map<String, Long> jvdpa) {}
 
     private Run run(String network, int queues, boolean packed, Testpmd.ForwardMode mode, String... appArgs)
             throws Exception {
@@ -38,14 +51,17 @@ class NetTestpmdIT {
         try (JvdpaProcess jvdpa = JvdpaProcess.net("jvdpa-" + network + "-q" + queues + (packed ? "-packed" : ""),
                 socket, "--network", network, "--queue-pairs", Integer.toString(queues))) {
             List<ForwardStats> stats;
+            List<StreamStats> streams;
             try (Testpmd testpmd = Testpmd.virtioUserFrontend(socket).queues(queues).packed(packed)
                     .forwardMode(mode).appArgs(appArgs).start()) {
                 Thread.sleep(TRAFFIC.toMillis());
                 stats = testpmd.stop();
+                streams = testpmd.streamStats();
             }
             Map<String, Long> counters = jvdpa.stop();
+            checkNegotiated(jvdpa.log(), queues, packed);
             ForwardStats port0 = stats.stream().filter(s -> s.port() == 0).findFirst().orElseThrow();
-            return new Run(port0, counters);
+            return new Run(port0, streams, counters);
         }
     }
 
@@ -58,6 +74,7 @@ class NetTestpmdIT {
         assertThat(r.jvdpa().get("sink-frames")).isEqualTo(r.testpmd().txPackets());
         assertThat(r.jvdpa().get("tx-bytes")).isEqualTo(64 * r.testpmd().txPackets());
         assertThat(r.jvdpa().get("tx-errors")).isZero();
+        checkEveryPairCarried(r, queues, StreamStats::txPackets);
     }
 
     @ParameterizedTest(name = "{0} queue pair(s), packed {1}")
@@ -71,6 +88,7 @@ class NetTestpmdIT {
                 .isBetween(received, received + (long) queues * RING);
         assertThat(r.jvdpa().get("generated")).isEqualTo(r.jvdpa().get("rx-frames"));
         assertThat(r.testpmd().rxDropped()).isZero();
+        checkEveryPairCarried(r, queues, StreamStats::rxPackets);
     }
 
     @ParameterizedTest(name = "{0} queue pair(s), packed {1}")
@@ -85,5 +103,44 @@ class NetTestpmdIT {
         assertThat(j.get("rx-frames") + j.get("rx-dropped")).isLessThanOrEqualTo(j.get("tx-frames"));
         assertThat(j.get("tx-frames") - j.get("rx-frames") - j.get("rx-dropped"))
                 .as("frames still waiting in jvdpa at the end").isLessThanOrEqualTo((long) queues * RING);
+        checkEveryPairCarried(r, queues, StreamStats::rxPackets);
+        checkEveryPairCarried(r, queues, StreamStats::txPackets);
+    }
+
+    /**
+     * jvdpa's log: the driver acked RING_PACKED exactly for a packed cell and MQ exactly with several pairs, and
+     * the receive and transmit queue of every pair (and no other queue) started with the cell's ring layout.
+     */
+    private static void checkNegotiated(String log, int queues, boolean packed) {
+        Matcher acked = FEATURES_ACKED.matcher(log);
+        assertThat(acked.find()).as("a 'features acked' line in jvdpa's log:\n%s", log).isTrue();
+        List<String> features = List.of(acked.group(1).split(",\\s*"));
+        assertThat(features.contains("RING_PACKED")).as("RING_PACKED in %s", features).isEqualTo(packed);
+        assertThat(features.contains("MQ")).as("MQ in %s", features).isEqualTo(queues > 1);
+        Map<Integer, String> started = new TreeMap<>();
+        Matcher q = QUEUE_STARTED.matcher(log);
+        while (q.find()) {
+            started.put(Integer.parseInt(q.group(1)), q.group(2));
+        }
+        Map<Integer, String> expected = new TreeMap<>();
+        for (int i = 0; i < 2 * queues; i++) {
+            expected.put(i, packed ? "packed" : "split");
+        }
+        assertThat(started).as("queues jvdpa started, with their layout").isEqualTo(expected);
+    }
+
+    /** With several pairs, testpmd's stream on each queue moved frames in the direction {@code moved} counts. */
+    private static void checkEveryPairCarried(Run r, int queues, ToLongFunction<StreamStats> moved) {
+        if (queues == 1) {
+            return; // testpmd prints per-stream counters only with more streams than ports; the port's are the pair's
+        }
+        Map<Integer, Long> perQueue = new TreeMap<>();
+        for (StreamStats s : r.streams()) {
+            perQueue.merge(s.rxQueue(), moved.applyAsLong(s), Long::sum);
+        }
+        for (int i = 0; i < queues; i++) {
+            assertThat(perQueue.getOrDefault(i, 0L)).as("frames through pair %d; per stream %s", i, r.streams())
+                    .isGreaterThan(PER_STREAM);
+        }
     }
 }
