@@ -206,9 +206,10 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     }
 
     /**
-     * A Buffer ID names one of the at most queue-size buffers in flight: the driver takes it from its free ids and
-     * indexes its per-buffer state with it when the id comes back used (VIRTIO 1.2 §2.8.21.1, §2.8.22). Echoing a
-     * larger one back would corrupt that state, so the list is refused.
+     * A Buffer ID names one of the at most queue-size buffers in flight. The spec states no bound, but its drivers
+     * take ids from a table of queue-size entries and index it with the id that comes back used (the examples of
+     * VIRTIO 1.2 §2.8.21.1 and §2.8.22, which assert id &lt; size), as Linux, DPDK and Windows drivers do; and the
+     * device's in-flight tracking keeps one entry per id. An id outside the queue is taken for a broken ring.
      */
     private RingViolation bufferIdOutOfRange(String list, int id) {
         return new RingViolation("%s has Buffer ID %d, queue size is %d (VIRTIO 1.2 §2.8.21.1, §2.8.22)"
