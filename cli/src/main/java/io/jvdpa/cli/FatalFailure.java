@@ -24,7 +24,9 @@ public final class FatalFailure {
             LOG.error("thread '{}' died, stopping the process with exit status {}: {}", thread.getName(),
                     Main.EXIT_RUNTIME, e.toString(), e);
             System.err.println("jvdpa: thread '" + thread.getName() + "' died (" + e + "), stopping");
-            System.exit(Main.EXIT_RUNTIME);
+            // Not on the dying thread: System.exit blocks its caller while the stop hooks run, and those wait for
+            // the process's threads (a worker's close joins it) to end.
+            Thread.ofPlatform().name("jvdpa-fatal-stop").start(() -> System.exit(Main.EXIT_RUNTIME));
         });
     }
 

@@ -462,16 +462,14 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
             throw new VhostUserException("SET_VRING_ENDIAN " + num + " for queue " + index + " (0 little, 1 big)");
         }
         Endianness order = num == 1 ? Endianness.BIG : Endianness.LITTLE;
-        // A modern driver's rings are little-endian whatever it asks, so only a driver not known to be modern can
-        // be a big-endian legacy one for the profile to refuse.
-        if (order == Endianness.BIG && driver.kind() != DriverModel.Kind.MODERN
-                && profile.legacy() != LegacyPolicy.AUTO) {
-            throw refuse("legacy big-endian driver refused: profile --legacy " + profile.legacy().flag());
-        }
-        if (!driver.ringEndian(q.index(), order)) {
+        if (driver.ignoresRingEndian(q.index(), order)) {
             LOG.warn("{}: SET_VRING_ENDIAN big for queue {} ignored: a VERSION_1 driver is little-endian", name, index);
             return;
         }
+        if (order == Endianness.BIG && profile.legacy() != LegacyPolicy.AUTO) {
+            throw refuse("legacy big-endian driver refused: profile --legacy " + profile.legacy().flag());
+        }
+        driver.ringEndian(q.index(), order);
         if (order != Endianness.nativeOrder()) {
             // The config space read before the order was known was in the wrong order: ask for a re-read.
             configChanged();

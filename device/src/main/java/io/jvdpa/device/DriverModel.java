@@ -37,7 +37,6 @@ public final class DriverModel {
     private boolean featuresSet;
     private Endianness legacyOrder;
     private int status;
-    private boolean statusKnown;
     private boolean earlyKickNoted;
     /**
      * Whether the next kick is evidence: the front-end told the status, DRIVER_OK is not in it, and no such kick
@@ -59,7 +58,6 @@ public final class DriverModel {
         Arrays.fill(ringOrder, null);
         evidence.clear();
         status = 0;
-        statusKnown = false;
         earlyKickNoted = false;
         kickIsEvidence = false;
     }
@@ -108,25 +106,26 @@ public final class DriverModel {
             note("DRIVER_OK without FEATURES_OK: legacy status sequence");
         }
         status = newStatus;
-        statusKnown = true;
         kickIsEvidence = !earlyKickNoted && (newStatus & DRIVER_OK) == 0;
     }
 
     /**
-     * SET_VRING_ENDIAN for one ring; the order also becomes the device-wide one headers and config use. A modern
-     * driver is little-endian whatever it asks: a big order for it is noted and ignored.
-     *
-     * @return whether the order took effect
+     * Whether SET_VRING_ENDIAN with {@code order} is to be ignored: a modern driver is little-endian whatever it
+     * asks, so a big order from it is noted and has no effect (and is no sign of a big-endian legacy driver).
      */
-    public synchronized boolean ringEndian(int queue, Endianness order) {
+    public synchronized boolean ignoresRingEndian(int queue, Endianness order) {
         if (kind == Kind.MODERN && order == Endianness.BIG) {
             note("SET_VRING_ENDIAN queue " + queue + ": BIG ignored: VERSION_1 acked, the driver is little-endian");
-            return false;
+            return true;
         }
+        return false;
+    }
+
+    /** SET_VRING_ENDIAN for one ring; the order also becomes the device-wide one headers and config use. */
+    public synchronized void ringEndian(int queue, Endianness order) {
         ringOrder[queue] = order;
         legacyOrder = order;
         note("SET_VRING_ENDIAN queue " + queue + ": " + order);
-        return true;
     }
 
     public synchronized Kind kind() {

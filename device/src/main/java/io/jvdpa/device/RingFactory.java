@@ -42,25 +42,23 @@ final class RingFactory {
         DeviceQueue ring = q.ring;
         VirtqueueFeatures vf = ring.features();
         try {
-            ring.moveTo(memory, areas(q, memory, vf));
-            ring.setLogAddress(logAddress(q.addr, memory, vf.packed()));
+            ring.moveTo(memory, areas(q, memory, vf), logAddress(q.addr, memory, vf.packed()),
+                    memory.userToGuest(q.addr.used()));
         } catch (GuestMemoryException | IllegalArgumentException e) {
             throw refused(q, e);
         }
     }
 
-    /** The ring's three areas in {@code memory}, checked against the queue's format. */
+    /** The ring's three areas in {@code memory}; the ring checks them against its format. */
     private static RingAreas areas(Queue q, GuestMemory memory, VirtqueueFeatures vf) {
         VringAddr a = q.addr;
         long n = q.size;
         // Sizes from VIRTIO 1.2 2.7 (split, event fields included) and 2.8 (packed).
-        RingAreas areas = vf.packed()
+        return vf.packed()
                 ? new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 4),
                         memory.sliceUser(a.used(), 4))
                 : new RingAreas(memory.sliceUser(a.desc(), 16L * n), memory.sliceUser(a.avail(), 6 + 2L * n),
                         memory.sliceUser(a.used(), 6 + 8L * n));
-        areas.check(vf);
-        return areas;
     }
 
     private static VhostUserException refused(Queue q, RuntimeException e) {

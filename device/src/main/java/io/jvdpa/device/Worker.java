@@ -178,7 +178,11 @@ public final class Worker implements AutoCloseable {
             }
             Runnable task;
             while ((task = tasks.poll()) != null) {
-                task.run();
+                try {
+                    task.run();
+                } catch (RuntimeException e) {
+                    LOG.error("{}: posted task failed", name, e); // its device's problem, never the worker's
+                }
             }
             for (int i = 0; i < pollers.size(); i++) {
                 runGuarded(pollers.get(i));

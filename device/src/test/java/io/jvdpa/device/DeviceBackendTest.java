@@ -54,6 +54,28 @@ class DeviceBackendTest {
         return BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
     }
 
+    /**
+     * A ring notifies its driver once as it starts, before any buffer is used: a front-end that reconnects may have
+     * missed the last notification of the back-end before, and would otherwise wait for it forever.
+     */
+    @ParameterizedTest(name = "{0} ring")
+    @CsvSource({"split", "packed"})
+    void aRingNotifiesItsDriverOnceAsItStarts(String ring) throws Exception {
+        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+            s.negotiate(VERSION_1 | (ring.equals("packed") ? RING_PACKED : 0) | 1L << 3, ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            long notified = 0;
+            while (notified == 0 && System.nanoTime() < deadline) {
+                notified = r.call().drain();
+                Thread.sleep(5);
+            }
+            assertThat(notified).as("notifications of a ring that has used nothing").isEqualTo(1);
+            assertThat(r.call().drain()).isZero();
+        }
+    }
+
     @ParameterizedTest(name = "{0} driver, {1}, {2} ring, event idx {3}")
     @CsvSource({
         "modern, LITTLE, split, false", "modern, LITTLE, split, true", "modern, LITTLE, packed, false",

@@ -71,13 +71,15 @@ abstract sealed class BaseDeviceQueue implements DeviceQueue permits SplitDevice
     }
 
     @Override
-    public final void moveTo(GuestMemory memory, RingAreas areas) {
-        moveAreas(areas);
+    public final void moveTo(GuestMemory memory, RingAreas areas, long logAddr, long deviceAreaAddr) {
+        areas.check(features);
+        moveAreas(areas, deviceAreaAddr);
+        this.logAddr = logAddr;
         setMemory(memory);
     }
 
-    /** Takes the ring's areas from {@code areas}, checked as at creation. */
-    abstract void moveAreas(RingAreas areas);
+    /** Takes the ring's areas (already checked) and the device area's guest-physical address. */
+    abstract void moveAreas(RingAreas areas, long deviceAreaAddr);
 
     @Override
     public final void setDirtyLog(DirtyLog log) {

@@ -136,9 +136,11 @@ public sealed interface DeviceQueue permits BaseDeviceQueue {
      * counters and listeners kept, so a device holding this object carries on. Buffers popped before the move still
      * point into the old table.
      *
+     * @param logAddr        as for {@link #create}: where the device-written area is logged in the new table
+     * @param deviceAreaAddr as for {@link #create}: the device area's guest-physical address in the new table
      * @throws IllegalArgumentException if an area is too small or misaligned for the queue
      */
-    void moveTo(GuestMemory memory, RingAreas areas);
+    void moveTo(GuestMemory memory, RingAreas areas, long logAddr, long deviceAreaAddr);
 
     void setDirtyLog(DirtyLog log);
 

@@ -23,7 +23,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     private MemorySegment ring;
     private MemorySegment driverEvent;
     private MemorySegment deviceEvent;
-    private final long deviceEventAddr;
+    private long deviceEventAddr;
     private final boolean eventIdx;
     private final boolean indirectDesc;
 
@@ -68,11 +68,11 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    void moveAreas(RingAreas areas) {
-        PackedRing.checkAreas(size, areas.descriptors(), areas.driverArea(), areas.deviceArea());
+    void moveAreas(RingAreas areas, long deviceAreaAddr) {
         ring = areas.descriptors();
         driverEvent = areas.driverArea();
         deviceEvent = areas.deviceArea();
+        deviceEventAddr = deviceAreaAddr;
     }
 
     @Override

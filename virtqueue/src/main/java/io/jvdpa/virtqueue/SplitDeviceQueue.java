@@ -70,8 +70,8 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
     }
 
     @Override
-    void moveAreas(RingAreas areas) {
-        SplitRing.checkAreas(size, areas.descriptors(), areas.driverArea(), areas.deviceArea());
+    void moveAreas(RingAreas areas, long deviceAreaAddr) {
+        // The used ring is the device area, logged at logAddr.
         desc = areas.descriptors();
         avail = areas.driverArea();
         used = areas.deviceArea();

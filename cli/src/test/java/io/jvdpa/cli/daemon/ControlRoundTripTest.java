@@ -128,7 +128,8 @@ class ControlRoundTripTest {
             assertThat(q0.get("readBytes").asLong()).isEqualTo(500);
             assertThat(q0.get("writtenBytes").asLong()).isEqualTo(200);
             assertThat(q0.get("kicks").asLong()).isBetween(1L, 5L);
-            assertThat(q0.get("calls").asLong()).isBetween(1L, 5L);
+            // One as the ring started, then at most one per request.
+            assertThat(q0.get("calls").asLong()).isBetween(2L, 6L);
             assertThat(q0.get("broken").asBoolean()).isFalse();
 
             Run table = jvdpa("dev", "stats", "s1");

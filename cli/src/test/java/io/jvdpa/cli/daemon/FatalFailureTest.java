@@ -10,6 +10,8 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -23,7 +25,13 @@ class FatalFailureTest {
         public static void main(String[] args) throws Exception {
             FatalFailure.install();
             Worker worker = new Worker("fatal-test-worker", false);
-            Runnable stop = () -> System.out.println("stopped in order");
+            // As a device's stop does: close its workers, which waits for their threads.
+            Runnable stop = () -> {
+                long start = System.nanoTime();
+                worker.close();
+                System.out.println("stopped in order, workers closed in "
+                        + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - start) + " ms");
+            };
             worker.post(() -> {
                 throw new OutOfMemoryError("made by the test");
             });
@@ -43,11 +51,19 @@ class FatalFailureTest {
         Process p = new ProcessBuilder(List.of(java.toString(), "--enable-native-access=ALL-UNNAMED", "-cp",
                 System.getProperty("java.class.path"), Child.class.getName(), waiting))
                 .redirectErrorStream(true).start();
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).as("the process ended").isTrue();
+        boolean ended = p.waitFor(30, TimeUnit.SECONDS);
+        if (!ended) {
+            p.destroyForcibly();
+        }
         String output = output(p);
+        assertThat(ended).as("the process ended: " + output).isTrue();
         assertThat(p.exitValue()).as(output).isEqualTo(Main.EXIT_RUNTIME);
         assertThat(output).contains("thread 'fatal-test-worker' died").contains("made by the test")
                 .contains("stopped in order");
+        // The dead worker's thread is gone: closing it does not wait out the 5 s join for a thread still running.
+        Matcher closed = Pattern.compile("workers closed in (\\d+) ms").matcher(output);
+        assertThat(closed.find()).as(output).isTrue();
+        assertThat(Long.parseLong(closed.group(1))).isLessThan(4000);
     }
 
     private static String output(Process p) throws IOException {
