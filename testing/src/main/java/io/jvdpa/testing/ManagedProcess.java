@@ -25,6 +25,7 @@ import java.util.regex.Pattern;
 public final class ManagedProcess implements AutoCloseable {
     private static final Duration TERM_GRACE = Duration.ofSeconds(5);
     private static final int KILL_AFTER_SECONDS = 10;
+    private static final Duration BUSY_LOOK_INTERVAL = Duration.ofMillis(1);
     private static final Set<ManagedProcess> RUNNING = ConcurrentHashMap.newKeySet();
 
     static {
@@ -180,7 +181,8 @@ public final class ManagedProcess implements AutoCloseable {
             if (exited != null) {
                 throw new HarnessException(exited + " while waiting for thread " + thread + " to be busy");
             }
-            Thread.onSpinWait();
+            // Sleep between looks rather than spin: a spinning test takes a core from the process it watches.
+            sleep(BUSY_LOOK_INTERVAL);
         }
         throw new HarnessException("thread " + thread + " of " + name + " was not busy within " + timeout);
     }

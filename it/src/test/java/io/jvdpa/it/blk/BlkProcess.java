@@ -2,8 +2,6 @@ package io.jvdpa.it.blk;
 
 import io.jvdpa.testing.ManagedProcess;
 import io.jvdpa.testing.RepoRoot;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -52,30 +50,9 @@ final class BlkProcess implements AutoCloseable {
      * SIGKILL at a moment the thread named {@code thread} is running or inside a system call (not waiting for a
      * kick), so the process dies with a request in its hands.
      */
-    void killWhileBusy(String thread) throws IOException, InterruptedException {
-        long pid = process.pid();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        Path task = findThread(pid, thread);
-        while (System.nanoTime() < deadline) {
-            String stat = Files.readString(task.resolve("stat"));
-            char state = stat.charAt(stat.lastIndexOf(')') + 2);
-            if (state == 'R' || state == 'D') {
-                break;
-            }
-            Thread.onSpinWait();
-        }
+    void killWhileBusy(String thread) {
+        process.awaitThreadBusy(thread, Duration.ofSeconds(30));
         kill();
-    }
-
-    private static Path findThread(long pid, String name) throws IOException {
-        try (var tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
-            for (Path t : (Iterable<Path>) tasks::iterator) {
-                if (Files.readString(t.resolve("comm")).trim().equals(name)) {
-                    return t;
-                }
-            }
-        }
-        throw new IllegalStateException("no thread " + name + " in process " + pid);
     }
 
     /** Everything the process logged. */
