@@ -24,12 +24,6 @@ import org.junit.jupiter.params.provider.CsvSource;
  */
 @Timeout(value = 5, unit = TimeUnit.MINUTES)
 class BlkReconnectIT {
-    /**
-     * fio's span: long enough that fio still runs through five kill-and-restart attempts (some 300 writes before
-     * the first, 200 between), short enough to verify within seconds.
-     */
-    private static final int FIO_MIB = 16;
-
     @TempDir
     Path dir;
 
@@ -48,15 +42,11 @@ class BlkReconnectIT {
             assertThat(disk.modern()).as("driver kind: VERSION_1 on %s", disk).isEqualTo(modern);
             assertThat(disk.hasFeature(GuestVirtioDevice.RING_PACKED)).as("packed ring on %s", disk)
                     .isEqualTo(mode == VirtioMode.PACKED);
-            guest.execOk("rm -f /tmp/fio.rc; (fio --name=reconnect --filename=/dev/vda --size=" + FIO_MIB
-                    + "M --rw=randwrite --bs=4k"
-                    + " --direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c --verify_fatal=1"
-                    + " --verify_backlog=256 >/tmp/fio.out 2>&1; echo $? >/tmp/fio.rc) >/dev/null 2>&1 &",
-                    Duration.ofSeconds(30));
+            BackgroundFio fio = BackgroundFio.start(guest);
             // Let fio get going, then kill the back-end while its worker is busy with a request. Whether a request
             // is in flight at the instant of SIGKILL is a matter of timing: kill and restart again (fio keeps
             // running across each) until a restart finds requests in flight, at most five times.
-            awaitWrites(guest, 300);
+            fio.awaitWrites(300);
             String before = guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30));
             BlkProcess current = first;
             boolean resubmitted = false;
@@ -72,14 +62,10 @@ class BlkReconnectIT {
                             .compile("queue 0 resumes at .* with [1-9][0-9]* requests in flight before the reconnect")
                             .matcher(current.log()).find();
                     if (!resubmitted) {
-                        awaitWrites(guest, writes(guest) + 200);
+                        fio.awaitWrites(fio.writes() + 200);
                     }
                 }
-                String rc = awaitFile(guest, "/tmp/fio.rc", Duration.ofMinutes(3));
-                String fio = guest.execOk("cat /tmp/fio.out", Duration.ofSeconds(30));
-                assertThat(rc).as("fio's exit status; its output:\n%s", fio).isEqualTo("0");
-                assertThat(fio).contains("err= 0").doesNotContain("bad magic").doesNotContain("verify failed")
-                        .doesNotContainIgnoringCase("mismatch");
+                fio.assertFinishedClean(Duration.ofMinutes(3));
                 assertThat(resubmitted).as("a restarted back-end resubmitted what the killed one had in flight; last log:\n%s",
                         current.log()).isTrue();
                 assertThat(current.log()).as("the restarted back-end's log")
@@ -94,10 +80,6 @@ class BlkReconnectIT {
         }
     }
 
-    private static long writes(QemuGuest guest) {
-        return Long.parseLong(guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30)).trim().split("\\s+")[4]);
-    }
-
     private static void awaitLog(BlkProcess p, String text, Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         while (!p.log().contains(text)) {
@@ -106,30 +88,5 @@ class BlkReconnectIT {
             }
             Thread.sleep(100);
         }
-    }
-
-    /** Waits until the guest has completed at least {@code writes} write requests on vda. */
-    private static void awaitWrites(QemuGuest guest, long writes) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (System.nanoTime() < deadline) {
-            String[] stat = guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30)).trim().split("\\s+");
-            if (Long.parseLong(stat[4]) >= writes) {
-                return;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("fio did not get to " + writes + " writes within 2 minutes");
-    }
-
-    private static String awaitFile(QemuGuest guest, String path, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            String out = guest.exec("cat " + path + " 2>/dev/null", Duration.ofSeconds(30)).output().trim();
-            if (!out.isEmpty()) {
-                return out;
-            }
-            Thread.sleep(1000);
-        }
-        throw new AssertionError(path + " did not appear within " + timeout);
     }
 }

@@ -2,6 +2,7 @@ package io.jvdpa.it.manage;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.jvdpa.it.blk.BackgroundFio;
 import io.jvdpa.testing.GuestArch;
 import io.jvdpa.testing.ManagedProcess;
 import io.jvdpa.testing.QemuGuest;
@@ -49,10 +50,8 @@ class DaemonStopIT {
                 """.formatted(control, socket, dir.resolve("disk.img")));
         ManagedProcess first = Jvdpa.start("daemon-stopped", Map.of(), "daemon", "--config", config.toString());
         try (first; QemuGuest guest = start(first, socket)) {
-            guest.execOk("rm -f /tmp/fio.rc; (fio --name=stop --filename=/dev/vda --size=16M --rw=randwrite --bs=4k"
-                    + " --direct=1 --ioengine=libaio --iodepth=16 --verify=crc32c --verify_fatal=1"
-                    + " --verify_backlog=256 >/tmp/fio.out 2>&1; echo $? >/tmp/fio.rc) >/dev/null 2>&1 &", SHORT);
-            awaitWrites(guest, 300);
+            BackgroundFio fio = BackgroundFio.start(guest);
+            fio.awaitWrites(300);
 
             first.awaitThreadBusy("disk-worker-0", SHORT);
             first.signal("TERM");
@@ -68,11 +67,7 @@ class DaemonStopIT {
                         .endsWith(", 0 requests in flight to resubmit");
                 assertThat(restarted.stderr().text()).doesNotContain("requests in flight before the reconnect");
 
-                String rc = awaitFile(guest, "/tmp/fio.rc", Duration.ofMinutes(3));
-                String fio = guest.execOk("cat /tmp/fio.out", SHORT);
-                assertThat(rc).as("fio's exit status; its output:\n%s", fio).isEqualTo("0");
-                assertThat(fio).contains("err= 0").doesNotContain("bad magic").doesNotContain("verify failed")
-                        .doesNotContainIgnoringCase("mismatch");
+                fio.assertFinishedClean(Duration.ofMinutes(3));
             }
         }
     }
@@ -82,30 +77,5 @@ class DaemonStopIT {
         Jvdpa.awaitReady(daemon);
         return QemuGuest.builder(GuestArch.X86_64).name("daemon-stop").failOnVhostError(false)
                 .blk(VhostUserBlk.of(socket, VirtioMode.MODERN_ONLY).withReconnect(true)).start();
-    }
-
-    /** Waits until the guest has completed at least {@code writes} write requests on vda. */
-    private static void awaitWrites(QemuGuest guest, long writes) throws InterruptedException {
-        long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-        while (System.nanoTime() < deadline) {
-            String[] stat = guest.execOk("cat /sys/block/vda/stat", SHORT).trim().split("\\s+");
-            if (Long.parseLong(stat[4]) >= writes) {
-                return;
-            }
-            Thread.sleep(200);
-        }
-        throw new AssertionError("fio did not get to " + writes + " writes within 2 minutes");
-    }
-
-    private static String awaitFile(QemuGuest guest, String path, Duration timeout) throws InterruptedException {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (System.nanoTime() < deadline) {
-            String out = guest.exec("cat " + path + " 2>/dev/null", SHORT).output().trim();
-            if (!out.isEmpty()) {
-                return out;
-            }
-            Thread.sleep(1000);
-        }
-        throw new AssertionError(path + " did not appear within " + timeout);
     }
 }
