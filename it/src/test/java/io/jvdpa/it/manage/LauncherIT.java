@@ -6,6 +6,7 @@ import io.jvdpa.testing.RepoRoot;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
@@ -27,8 +28,6 @@ import org.junit.jupiter.api.io.TempDir;
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 8, unit = TimeUnit.MINUTES)
 class LauncherIT {
-    /** A JDK older than 25, which scripts/install-deps installs. */
-    private static final Path JDK_17 = Path.of("/usr/lib/jvm/java-17-openjdk-amd64");
     private static final String BUILDING = "jvdpa: building";
 
     @TempDir
@@ -76,15 +75,34 @@ class LauncherIT {
 
     @Test
     void refusesClearlyWithoutAJdk25() throws Exception {
-        assertThat(JDK_17.resolve("bin/javac")).as("a JDK 17 (scripts/install-deps)").isExecutable();
-        // The directory the launcher searches holds only the JDK 17, so nothing else can satisfy it.
+        // The directory the launcher searches holds only a JDK 17, so nothing else can satisfy it.
         Path jvms = Files.createDirectories(dir.resolve("jvm"));
-        Files.createSymbolicLink(jvms.resolve("java-17"), JDK_17);
-        Jvdpa.Result r = run(Map.of("JAVA_HOME", JDK_17.toString(), "JVDPA_JVM_DIR", jvms.toString()), "--version");
+        Path jdk17 = stubJdk(jvms.resolve("jdk-17"), 17);
+        Jvdpa.Result r = run(Map.of("JAVA_HOME", jdk17.toString(), "JVDPA_JVM_DIR", jvms.toString()), "--version");
         assertThat(r.status()).as("exit status; stderr:\n%s", r.err()).isEqualTo(1);
-        assertThat(r.err()).contains("no JDK 25 or newer found", "JAVA_HOME='" + JDK_17 + "'", jvms + "/*")
+        assertThat(r.err()).contains("no JDK 25 or newer found", "JAVA_HOME='" + jdk17 + "'", jvms + "/*")
                 .doesNotContain(BUILDING);
         assertThat(r.out()).isEmpty();
+    }
+
+    /**
+     * A JDK directory as scripts/jdk.sh looks at one: an executable bin/javac, and a bin/java that prints its
+     * system properties on stderr the way {@code java -XshowSettings:properties -version} does. Were it accepted,
+     * the launcher would go on to run that java, which exits 0 and prints no refusal.
+     */
+    private static Path stubJdk(Path home, int feature) throws Exception {
+        Path bin = Files.createDirectories(home.resolve("bin"));
+        Files.writeString(bin.resolve("java"), """
+                #!/bin/sh
+                echo 'Property settings:' >&2
+                echo '    java.specification.version = %d' >&2
+                echo '    java.version = %d.0.2' >&2
+                """.formatted(feature, feature));
+        Files.writeString(bin.resolve("javac"), "#!/bin/sh\n");
+        for (String tool : List.of("java", "javac")) {
+            Files.setPosixFilePermissions(bin.resolve(tool), PosixFilePermissions.fromString("rwxr-xr-x"));
+        }
+        return home;
     }
 
     /** The version in the clone's parent pom, which --version must print. */
