@@ -7,7 +7,10 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-/** The {@code jvdpa} command. Exit codes: 0 done, 1 failed while running, 2 usage error, 3 could not start. */
+/**
+ * The {@code jvdpa} command. Exit codes: 0 done; 1 failed while running, also when a thread of the process dies
+ * (it stops in order, so a supervisor restarts it: {@link FatalFailure}); 2 usage error; 3 could not start.
+ */
 @Command(name = "jvdpa", mixinStandardHelpOptions = true, versionProvider = VersionProvider.class,
         description = "Userspace vDPA for the JVM: transitional virtio devices (modern and legacy, little- and "
                 + "big-endian guests) served over vhost-user.",
