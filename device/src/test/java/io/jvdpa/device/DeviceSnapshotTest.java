@@ -56,12 +56,7 @@ class DeviceSnapshotTest {
             for (int i = 0; i < 3; i++) {
                 assertThat(r.queue().post(new long[] {out, in}, new int[] {8, 16}, 1, 1, i)).isTrue();
                 r.publishAndKick();
-                UsedBuffer used = new UsedBuffer();
-                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-                while (!r.queue().reap(used)) {
-                    assertThat(System.nanoTime()).isLessThan(deadline);
-                    Thread.onSpinWait();
-                }
+                r.awaitUsed(new UsedBuffer(), Duration.ofSeconds(5));
             }
             DeviceSnapshot snap = backend.snapshot();
             assertThat(snap.driver().kind()).isEqualTo(DriverModel.Kind.LEGACY);

@@ -193,12 +193,7 @@ class FrameworkModesTest {
         } else {
             r.queue().publish();
         }
-        UsedBuffer used = new UsedBuffer();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!r.queue().reap(used)) {
-            assertThat(System.nanoTime()).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
+        r.awaitUsed(new UsedBuffer(), Duration.ofSeconds(5));
         MemorySegment reply = s.ram().at(in, 4);
         assertThat(reply.get(ValueLayout.JAVA_INT_UNALIGNED, 0)).isEqualTo(value + 1);
         return in;

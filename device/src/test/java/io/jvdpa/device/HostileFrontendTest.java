@@ -267,12 +267,7 @@ class HostileFrontendTest {
         s.ram().at(out, 8).set(ValueLayout.JAVA_INT_UNALIGNED, 0, 41);
         assertThat(r.queue().post(new long[] {out, in}, new int[] {8, 8}, 1, 1, 7)).isTrue();
         r.publishAndKick();
-        UsedBuffer used = new UsedBuffer();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!r.queue().reap(used)) {
-            assertThat(System.nanoTime()).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
+        r.awaitUsed(new UsedBuffer(), Duration.ofSeconds(5));
         assertThat(s.ram().at(in, 4).get(ValueLayout.JAVA_INT_UNALIGNED, 0)).isEqualTo(42);
     }
 }
