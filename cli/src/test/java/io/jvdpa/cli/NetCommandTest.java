@@ -135,12 +135,7 @@ class NetCommandTest {
         MemorySegment.copy(arp, 0, s.ram().at(out + 12, arp.length), ValueLayout.JAVA_BYTE, 0, arp.length);
         tx.queue().post(out, 12 + arp.length, false, 2);
         tx.publishAndKick();
-        UsedBuffer used = new UsedBuffer();
-        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
-        while (!rx.queue().reap(used)) {
-            assertThat(System.nanoTime()).isLessThan(deadline);
-            Thread.sleep(1);
-        }
+        rx.awaitUsed(new UsedBuffer(), Duration.ofSeconds(5));
         byte[] reply = s.ram().at(in + 12, 42).toArray(ValueLayout.JAVA_BYTE);
         assertThat(reply[21]).as("ARP reply").isEqualTo((byte) 2);
         assertThat(java.util.Arrays.copyOfRange(reply, 28, 32)).containsExactly(192, 168, 9, 1);

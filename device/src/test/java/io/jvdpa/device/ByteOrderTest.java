@@ -7,12 +7,9 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.jvdpa.memory.Endianness;
-import io.jvdpa.vhostuser.BackendEndpoint;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.ProtocolFeature;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -26,31 +23,18 @@ class ByteOrderTest {
     private static final long ECHO_TEST = 1L << 3;
     private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
 
-    private Path dir;
-    private Worker worker;
-    private DeviceBackend backend;
     private final ListAppender<ILoggingEvent> log = new ListAppender<>();
     private final Logger logger = (Logger) LoggerFactory.getLogger(DeviceBackend.class);
 
     @BeforeEach
-    void setUp() throws Exception {
-        dir = Files.createTempDirectory("jvdpa-order");
-        worker = new Worker("order-worker", false);
+    void setUp() {
         log.start();
         logger.addAppender(log);
     }
 
     @AfterEach
-    void tearDown() throws Exception {
+    void tearDown() {
         logger.detachAppender(log);
-        worker.close();
-        Files.deleteIfExists(dir.resolve("echo.sock"));
-        Files.deleteIfExists(dir);
-    }
-
-    private BackendEndpoint serve(EchoDevice device, DeviceProfile profile) throws Exception {
-        backend = new DeviceBackend("echo0", device, profile, new Worker[] {worker});
-        return BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
     }
 
     /**
@@ -60,14 +44,14 @@ class ByteOrderTest {
     @ParameterizedTest(name = "--legacy {0}")
     @EnumSource(value = LegacyPolicy.class, names = {"AUTO", "LE_ONLY"})
     void aModernDriverStaysLittleEndianWhateverItAsks(LegacyPolicy policy) throws Exception {
-        try (BackendEndpoint endpoint = serve(new EchoDevice(), DeviceProfile.DEFAULT.withLegacy(policy));
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture(DeviceProfile.DEFAULT.withLegacy(policy));
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1 | ECHO_TEST, ALL_PROTOCOL);
             s.frontend().setVringEndian(0, true); // REPLY_ACK: a refusal would throw here
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 41)).isEqualTo(42);
 
-            DeviceSnapshot snap = backend.snapshot();
+            DeviceSnapshot snap = echo.backend.snapshot();
             assertThat(snap.refusals()).isZero();
             assertThat(snap.queues().getFirst().order()).isEqualTo(Endianness.LITTLE);
             assertThat(snap.driver().deviceOrder()).isEqualTo(Endianness.LITTLE);
@@ -89,8 +73,8 @@ class ByteOrderTest {
      */
     @Test
     void legacyRingsUseTheirOwnOrderOrTheDeviceWideOne() throws Exception {
-        try (BackendEndpoint endpoint = serve(new EchoDevice(false, 3), DeviceProfile.DEFAULT);
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture(new EchoDevice(false, 3), DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(ECHO_TEST, ALL_PROTOCOL);
             DriverRing own = s.setUpRing(0, 64, Endianness.BIG);
             DriverRing inherited = s.setUpRingWithoutEndian(1, 64, Endianness.BIG);
@@ -105,7 +89,7 @@ class ByteOrderTest {
             s.frontend().setVringKick(0, own.kick().fd());
             assertThat(EchoDevice.roundTrip(s, own, Endianness.LITTLE, 40)).isEqualTo(41);
 
-            DeviceSnapshot snap = backend.snapshot();
+            DeviceSnapshot snap = echo.backend.snapshot();
             assertThat(snap.driver().kind()).isEqualTo(DriverModel.Kind.LEGACY);
             assertThat(snap.driver().deviceOrder()).isEqualTo(Endianness.LITTLE);
             assertThat(snap.queues()).extracting(QueueSnapshot::order)

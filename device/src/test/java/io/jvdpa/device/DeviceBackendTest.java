@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.jvdpa.memory.Endianness;
-import io.jvdpa.vhostuser.BackendEndpoint;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.ProtocolFeature;
@@ -12,11 +11,8 @@ import io.jvdpa.vhostuser.VhostUserException;
 import io.jvdpa.virtqueue.UsedBuffer;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -29,31 +25,6 @@ class DeviceBackendTest {
     private static final long INDIRECT = 1L << 28;
     private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
 
-    private Path dir;
-    private Worker worker;
-    private EchoDevice device;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        dir = Files.createTempDirectory("jvdpa-test");
-        worker = new Worker("test-worker", false);
-        device = new EchoDevice();
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        worker.close();
-        Files.deleteIfExists(dir.resolve("echo.sock"));
-        Files.deleteIfExists(dir);
-    }
-
-    private DeviceBackend backend;
-
-    private BackendEndpoint serve(DeviceProfile profile) throws Exception {
-        backend = new DeviceBackend("echo0", device, profile, new Worker[] {worker});
-        return BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
-    }
-
     /**
      * A ring notifies its driver once as it starts, before any buffer is used: a front-end that reconnects may have
      * missed the last notification of the back-end before, and would otherwise wait for it forever.
@@ -61,8 +32,8 @@ class DeviceBackendTest {
     @ParameterizedTest(name = "{0} ring")
     @CsvSource({"split", "packed"})
     void aRingNotifiesItsDriverOnceAsItStarts(String ring) throws Exception {
-        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT);
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1 | (ring.equals("packed") ? RING_PACKED : 0) | 1L << 3, ALL_PROTOCOL);
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
@@ -76,6 +47,20 @@ class DeviceBackendTest {
         }
     }
 
+    /** A ring whose driver waits for a buffer that never comes back: the wait ends, naming ring and timeout. */
+    @Test
+    void waitingForAUsedBufferThatNeverComesEndsAtTheTimeout() throws Exception {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
+            s.negotiate(VERSION_1 | 1L << 3, ALL_PROTOCOL);
+            DriverRing r = s.setUpRing(1, 64, Endianness.LITTLE);
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> r.awaitUsed(new UsedBuffer(), Duration.ofMillis(50)))
+                    .isInstanceOf(TimeoutException.class).hasMessage("virtqueue 1: no used buffer within 50 ms");
+            assertThat(System.nanoTime() - start).isGreaterThanOrEqualTo(Duration.ofMillis(50).toNanos());
+        }
+    }
+
     @ParameterizedTest(name = "{0} driver, {1}, {2} ring, event idx {3}")
     @CsvSource({
         "modern, LITTLE, split, false", "modern, LITTLE, split, true", "modern, LITTLE, packed, false",
@@ -84,8 +69,8 @@ class DeviceBackendTest {
     void echoesThroughEveryDriverKind(String kind, Endianness order, String ring, boolean eventIdx) throws Exception {
         long wanted = INDIRECT | (eventIdx ? EVENT_IDX : 0) | (kind.equals("modern") ? VERSION_1 : 0)
                 | (ring.equals("packed") ? RING_PACKED : 0) | 1L << 3;
-        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT);
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(wanted, ALL_PROTOCOL);
             DriverRing r = s.setUpRing(0, 256, order);
             // 600 requests: more than two laps of a 256-entry ring, so indices wrap around.
@@ -101,11 +86,7 @@ class DeviceBackendTest {
                 o.set(ValueLayout.JAVA_BYTE, 7, (byte) 4);
                 assertThat(r.queue().post(new long[] {out, in}, new int[] {8, 64}, 1, 1, i)).isTrue();
                 r.publishAndKick();
-                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-                while (!r.queue().reap(used)) {
-                    assertThat(System.nanoTime()).as("reply to request %d", i).isLessThan(deadline);
-                    Thread.onSpinWait();
-                }
+                r.awaitUsed(used, Duration.ofSeconds(5));
                 assertThat(used.token()).isEqualTo(i);
                 assertThat(used.length()).isEqualTo(8);
                 MemorySegment reply = s.ram().at(in, 8);
@@ -130,8 +111,8 @@ class DeviceBackendTest {
     @CsvSource({"split", "packed"})
     void ringsStoppedByStatusZeroStillReportWhereTheyStood(String ring) throws Exception {
         long wanted = VERSION_1 | (ring.equals("packed") ? RING_PACKED : 0) | 1L << 3;
-        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT);
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(wanted, ALL_PROTOCOL);
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             s.driverOk();
@@ -141,14 +122,10 @@ class DeviceBackendTest {
             for (int i = 0; i < 10; i++) {
                 assertThat(r.queue().post(new long[] {out, in}, new int[] {8, 8}, 1, 1, i)).isTrue();
                 r.publishAndKick();
-                long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-                while (!r.queue().reap(used)) {
-                    assertThat(System.nanoTime()).as("reply to request %d", i).isLessThan(deadline);
-                    Thread.onSpinWait();
-                }
+                r.awaitUsed(used, Duration.ofSeconds(5));
             }
             s.frontend().setStatus(0);
-            assertThat(device.deactivations).as("the device stopped on status 0").isEqualTo(1);
+            assertThat(echo.device.deactivations).as("the device stopped on status 0").isEqualTo(1);
             // Split: the next avail index; packed: the next descriptor position, avail wrap counter still set.
             long expected = ring.equals("packed") ? 20 | 1L << 15 | (20L | 1L << 15) << 16 : 10;
             assertThat(s.frontend().getVringBase(0)).isEqualTo(expected);
@@ -157,23 +134,23 @@ class DeviceBackendTest {
 
     @Test
     void legacyBigEndianIsRefusedByAnLittleEndianOnlyProfile() throws Exception {
-        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.LE_ONLY));
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.LE_ONLY));
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(INDIRECT, ALL_PROTOCOL);
             // CROSS_ENDIAN is offered so that a big-endian driver is refused with the profile's reason.
             assertThat(s.protocolFeatures() & ProtocolFeature.CROSS_ENDIAN.mask()).isNotZero();
             s.frontend().setVringNum(0, 64);
             s.frontend().setVringEndian(0, false);
             assertThatThrownBy(() -> s.frontend().setVringEndian(0, true)).isInstanceOf(VhostUserException.class);
-            assertThat(backend.refusals()).isEqualTo(1);
-            assertThat(backend.lastRefusal()).isEqualTo("legacy big-endian driver refused: profile --legacy le-only");
+            assertThat(echo.backend.refusals()).isEqualTo(1);
+            assertThat(echo.backend.lastRefusal()).isEqualTo("legacy big-endian driver refused: profile --legacy le-only");
         }
     }
 
     @Test
     void legacyDriverIsRefusedWhenLegacyIsOff() throws Exception {
-        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.OFF));
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture(DeviceProfile.DEFAULT.withLegacy(LegacyPolicy.OFF));
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             assertThatThrownBy(() -> s.negotiate(INDIRECT, ALL_PROTOCOL))
                     .isInstanceOf(VhostUserException.class).hasMessageContaining("SET_FEATURES");
         }
@@ -181,20 +158,20 @@ class DeviceBackendTest {
 
     @Test
     void theNextFrontEndIsServedAfterOneLeaves() throws Exception {
-        try (BackendEndpoint endpoint = serve(DeviceProfile.DEFAULT)) {
+        try (EchoFixture echo = new EchoFixture()) {
             for (int i = 0; i < 3; i++) {
-                try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+                try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
                     s.negotiate(VERSION_1, ALL_PROTOCOL);
                     s.setUpRing(0, 64, Endianness.LITTLE);
                 }
                 long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-                while (device.deactivations < i + 1) {
+                while (echo.device.deactivations < i + 1) {
                     assertThat(System.nanoTime()).isLessThan(deadline);
                     Thread.sleep(5);
                 }
             }
-            assertThat(endpoint.connections()).isEqualTo(3);
-            assertThat(device.activations).isEqualTo(3);
+            assertThat(echo.endpoint.connections()).isEqualTo(3);
+            assertThat(echo.device.activations).isEqualTo(3);
         }
     }
 }

@@ -3,16 +3,11 @@ package io.jvdpa.device;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.jvdpa.memory.Endianness;
-import io.jvdpa.vhostuser.BackendEndpoint;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.Frontend;
 import io.jvdpa.vhostuser.ProtocolFeature;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /** Each thing a driver does that tells its kind is kept as evidence, and only what it really did. */
@@ -26,28 +21,8 @@ class DriverEvidenceTest {
     private static final int DRIVER_OK = 0x4;
     private static final int FEATURES_OK = 0x8;
 
-    private Path dir;
-    private Worker worker;
-    private DeviceBackend backend;
-    private BackendEndpoint endpoint;
-
-    @BeforeEach
-    void setUp() throws Exception {
-        dir = Files.createTempDirectory("jvdpa-evidence");
-        worker = new Worker("evidence-worker", false);
-        backend = new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT, new Worker[] {worker});
-        endpoint = BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
-    }
-
-    @AfterEach
-    void tearDown() throws Exception {
-        endpoint.close();
-        worker.close();
-        Files.deleteIfExists(dir);
-    }
-
-    private List<String> evidence() {
-        return backend.snapshot().driver().evidence();
+    private static List<String> evidence(EchoFixture echo) {
+        return echo.backend.snapshot().driver().evidence();
     }
 
     /**
@@ -56,7 +31,8 @@ class DriverEvidenceTest {
      */
     @Test
     void aLegacyDriverLeavesEachPieceOfEvidence() throws Exception {
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             Frontend f = s.frontend();
             f.getFeatures();
             f.setProtocolFeatures(f.getProtocolFeatures() & ALL_PROTOCOL);
@@ -64,14 +40,14 @@ class DriverEvidenceTest {
             s.negotiate(ECHO_TEST, ALL_PROTOCOL);
             f.setStatus(ACKNOWLEDGE | DRIVER);
             DriverRing r = s.setUpRing(0, 64, Endianness.BIG);
-            assertThat(evidence()).as("SET_VRING_KICK starts the ring but is no kick").noneMatch(e -> e.contains("kick"));
+            assertThat(evidence(echo)).as("SET_VRING_KICK starts the ring but is no kick").noneMatch(e -> e.contains("kick"));
 
             assertThat(EchoDevice.roundTrip(s, r, Endianness.BIG, 1)).isEqualTo(2);
             assertThat(EchoDevice.roundTrip(s, r, Endianness.BIG, 2)).isEqualTo(3);
             s.driverOk();
             assertThat(EchoDevice.roundTrip(s, r, Endianness.BIG, 3)).isEqualTo(4);
 
-            assertThat(evidence()).containsExactly(
+            assertThat(evidence(echo)).containsExactly(
                     "config space read before features were set",
                     "VERSION_1 not acked in SET_FEATURES: legacy driver",
                     "SET_VRING_ENDIAN queue 0: BIG",
@@ -86,7 +62,8 @@ class DriverEvidenceTest {
      */
     @Test
     void aModernDriverLeavesOnlyItsVersion1() throws Exception {
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1 | ECHO_TEST, ALL_PROTOCOL);
             s.frontend().getConfig(0, 8);
             s.frontend().setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
@@ -94,19 +71,20 @@ class DriverEvidenceTest {
             s.frontend().setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
             assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 41)).isEqualTo(42);
 
-            assertThat(evidence()).containsExactly("VERSION_1 acked in SET_FEATURES: modern driver");
+            assertThat(evidence(echo)).containsExactly("VERSION_1 acked in SET_FEATURES: modern driver");
         }
     }
 
     /** Kicks are evidence only while the status is known to lack DRIVER_OK: without SET_STATUS nothing is said. */
     @Test
     void kicksWithoutAStatusAreNoEvidence() throws Exception {
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(ECHO_TEST, ALL_PROTOCOL & ~ProtocolFeature.STATUS.mask());
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 7)).isEqualTo(8);
 
-            assertThat(evidence()).containsExactly("VERSION_1 not acked in SET_FEATURES: legacy driver",
+            assertThat(evidence(echo)).containsExactly("VERSION_1 not acked in SET_FEATURES: legacy driver",
                     "SET_VRING_ENDIAN queue 0: LITTLE");
         }
     }

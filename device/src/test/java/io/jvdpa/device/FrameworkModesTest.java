@@ -35,19 +35,14 @@ class FrameworkModesTest {
 
     @Test
     void pollModeServesWithoutKicks() throws Exception {
-        Path dir = Files.createTempDirectory("jvdpa-poll");
-        try (Worker poller = new Worker("poll-worker", true);
-             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
-                     new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT, new Worker[] {poller}), "echo0");
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture(new EchoDevice(), DeviceProfile.DEFAULT, true);
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1, ALL_PROTOCOL);
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             for (int i = 0; i < 100; i++) {
                 // Publish but never kick: the worker must find the buffers by itself.
                 roundTrip(s, r, i, false);
             }
-        } finally {
-            Files.deleteIfExists(dir);
         }
     }
 
@@ -75,14 +70,11 @@ class FrameworkModesTest {
 
     @Test
     void writesToBuffersAndTheUsedRingAreLoggedWhileMigrating() throws Exception {
-        Path dir = Files.createTempDirectory("jvdpa-log");
         long logSize = 8192; // covers 256 MiB of guest-physical space... from address 0
         long ramPages = (GuestRam.GUEST_BASE >>> 12) + 256;
         logSize = ramPages / 8 + 1;
-        try (Worker worker = new Worker("log-worker", false);
-             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
-                     new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT, new Worker[] {worker}), "echo0");
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20);
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20);
              Fd logFd = MemFd.create("dirty-log", logSize);
              Mapping log = Mapping.map(logFd, 0, logSize)) {
             s.negotiate(VERSION_1 | LOG_ALL, ALL_PROTOCOL);
@@ -95,9 +87,6 @@ class FrameworkModesTest {
             assertThat(dirty.cardinality()).isGreaterThanOrEqualTo(2);
             long bufferPages = dirty.cardinality();
             assertThat(bufferPages).isLessThan(8);
-        } finally {
-            Files.deleteIfExists(dir.resolve("s"));
-            Files.deleteIfExists(dir);
         }
     }
 
@@ -109,14 +98,10 @@ class FrameworkModesTest {
     @ParameterizedTest(name = "{0} ring")
     @CsvSource({"split", "packed"})
     void loggingTurnedOnWhileTheRingRunsKeepsTheRingTheDeviceHolds(String ring) throws Exception {
-        Path dir = Files.createTempDirectory("jvdpa-log");
         boolean packed = ring.equals("packed");
         long logSize = ((GuestRam.GUEST_BASE >>> 12) + 256) / 8 + 1;
-        try (Worker worker = new Worker("log-worker", false);
-             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
-                     new DeviceBackend("echo0", new EchoDevice(true), DeviceProfile.DEFAULT, new Worker[] {worker}),
-                     "echo0");
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20);
+        try (EchoFixture echo = new EchoFixture(new EchoDevice(true), DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20);
              Fd logFd = MemFd.create("dirty-log", logSize);
              Mapping log = Mapping.map(logFd, 0, logSize)) {
             s.negotiate(VERSION_1 | (packed ? RING_PACKED : 0), ALL_PROTOCOL);
@@ -133,9 +118,6 @@ class FrameworkModesTest {
             assertThat(dirty.get((int) (in >>> 12))).as("page of a buffer written after logging began").isTrue();
             // Split: the next avail index; packed: the next descriptor position (two descriptors per request).
             assertThat(s.frontend().getVringBase(0) & 0x7fff).isEqualTo(packed ? 20 : 10);
-        } finally {
-            Files.deleteIfExists(dir.resolve("s"));
-            Files.deleteIfExists(dir);
         }
     }
 
@@ -148,13 +130,9 @@ class FrameworkModesTest {
     @ParameterizedTest(name = "{0} ring")
     @CsvSource({"split", "packed"})
     void aNewMemoryTableWhileTheRingRunsKeepsTheRingTheDeviceHolds(String ring) throws Exception {
-        Path dir = Files.createTempDirectory("jvdpa-memtable");
         boolean packed = ring.equals("packed");
-        try (Worker worker = new Worker("memtable-worker", false);
-             BackendEndpoint endpoint = BackendEndpoint.listen(dir.resolve("s"), 0600,
-                     new DeviceBackend("echo0", new EchoDevice(true), DeviceProfile.DEFAULT, new Worker[] {worker}),
-                     "echo0");
-             DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (EchoFixture echo = new EchoFixture(new EchoDevice(true), DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1 | (packed ? RING_PACKED : 0), ALL_PROTOCOL);
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             for (int i = 0; i < 5; i++) {
@@ -176,9 +154,6 @@ class FrameworkModesTest {
             }
             // Split: the next avail index; packed: the next descriptor position (two descriptors per request).
             assertThat(s.frontend().getVringBase(0) & 0x7fff).isEqualTo(packed ? 30 : 15);
-        } finally {
-            Files.deleteIfExists(dir.resolve("s"));
-            Files.deleteIfExists(dir);
         }
     }
 
@@ -193,12 +168,7 @@ class FrameworkModesTest {
         } else {
             r.queue().publish();
         }
-        UsedBuffer used = new UsedBuffer();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!r.queue().reap(used)) {
-            assertThat(System.nanoTime()).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
+        r.awaitUsed(new UsedBuffer(), Duration.ofSeconds(5));
         MemorySegment reply = s.ram().at(in, 4);
         assertThat(reply.get(ValueLayout.JAVA_INT_UNALIGNED, 0)).isEqualTo(value + 1);
         return in;

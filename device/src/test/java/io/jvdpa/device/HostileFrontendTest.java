@@ -1,5 +1,7 @@
 package io.jvdpa.device;
 
+import static io.jvdpa.device.RawPayload.state;
+import static io.jvdpa.device.RawPayload.u64;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -9,7 +11,6 @@ import io.jvdpa.sys.MemFd;
 import io.jvdpa.sys.UnixSocket;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import io.jvdpa.vhostuser.BackendEndpoint;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.Frontend;
@@ -45,31 +46,16 @@ class HostileFrontendTest {
     private static final long VERSION_1 = 1L << 32;
     private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
 
-    private Path dir;
-    private Worker worker;
-    private BackendEndpoint endpoint;
+    private EchoFixture echo;
 
     @BeforeEach
     void setUp() throws Exception {
-        dir = Files.createTempDirectory("jvdpa-hostile");
-        worker = new Worker("hostile-worker", false);
-        DeviceBackend backend = new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT, new Worker[] {worker});
-        endpoint = BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
+        echo = new EchoFixture();
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        endpoint.close();
-        worker.close();
-        Files.deleteIfExists(dir);
-    }
-
-    private static byte[] u64(long v) {
-        return ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(v).array();
-    }
-
-    private static byte[] state(int index, int num) {
-        return ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putInt(index).putInt(num).array();
+        echo.close();
     }
 
     /** A request the back-end must refuse; with REPLY_ACK it answers "failed", and the connection lives on. */
@@ -126,7 +112,7 @@ class HostileFrontendTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("badRequests")
     void badRequestIsRefusedWithAFailureReply(Bad bad) throws Exception {
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20); Fd small = MemFd.create("small", 0x10000)) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20); Fd small = MemFd.create("small", 0x10000)) {
             s.negotiate(VERSION_1, ALL_PROTOCOL);
             Frontend f = s.frontend();
             List<Fd> fds = bad.fds() == 0 ? List.of() : List.of(small);
@@ -139,12 +125,12 @@ class HostileFrontendTest {
     /** Without a way to say "failed", the back-end closes the connection, then serves the next front-end. */
     @Test
     void badRequestWithoutReplyAckClosesTheConnection() throws Exception {
-        try (Frontend f = Frontend.connect(endpoint.path(), Duration.ofSeconds(5))) {
+        try (Frontend f = Frontend.connect(echo.socket(), Duration.ofSeconds(5))) {
             f.getFeatures();
             f.sendRaw(Request.SET_VRING_NUM.id, 0, state(0, 3), List.of());
             assertThatThrownBy(f::getFeatures).isInstanceOfAny(VhostUserException.class, IOException.class);
         }
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1, ALL_PROTOCOL);
             assertEchoWorks(s);
         }
@@ -152,26 +138,26 @@ class HostileFrontendTest {
 
     @Test
     void oversizedOrTruncatedMessagesCloseOnlyThatConnection() throws Exception {
-        try (UnixSocket raw = UnixSocket.connect(endpoint.path(), Duration.ofSeconds(5))) {
+        try (UnixSocket raw = UnixSocket.connect(echo.socket(), Duration.ofSeconds(5))) {
             // A header announcing 1 MiB of payload: refused before reading it; the connection closes.
             raw.send(segment(ByteBuffer.allocate(12).order(ByteOrder.nativeOrder()).putInt(Request.SET_FEATURES.id)
                     .putInt(1).putInt(1 << 20).array()));
             raw.setReceiveTimeout(Duration.ofSeconds(5));
             assertThat(raw.recv(Arena.ofAuto().allocate(16))).as("closed by the back-end").isZero();
         }
-        try (UnixSocket raw = UnixSocket.connect(endpoint.path(), Duration.ofSeconds(5))) {
+        try (UnixSocket raw = UnixSocket.connect(echo.socket(), Duration.ofSeconds(5))) {
             // Half a header, then gone; then a header whose payload never comes.
             raw.send(segment(new byte[] {1, 0, 0, 0, 1, 0}));
         }
-        try (UnixSocket raw = UnixSocket.connect(endpoint.path(), Duration.ofSeconds(5))) {
+        try (UnixSocket raw = UnixSocket.connect(echo.socket(), Duration.ofSeconds(5))) {
             raw.send(segment(ByteBuffer.allocate(12).order(ByteOrder.nativeOrder()).putInt(Request.SET_FEATURES.id)
                     .putInt(1).putInt(8).array()));
         }
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1, ALL_PROTOCOL);
             assertEchoWorks(s);
         }
-        assertThat(endpoint.connections()).isEqualTo(4);
+        assertThat(echo.endpoint.connections()).isEqualTo(4);
     }
 
     private static MemorySegment segment(byte[] bytes) {
@@ -180,7 +166,7 @@ class HostileFrontendTest {
 
     @Test
     void ringOutsideGuestMemoryIsRefusedAtStart() throws Exception {
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20); var kick = io.jvdpa.sys.EventFd.create()) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20); var kick = io.jvdpa.sys.EventFd.create()) {
             s.negotiate(VERSION_1, ALL_PROTOCOL);
             Frontend f = s.frontend();
             f.setVringNum(0, 256);
@@ -197,7 +183,7 @@ class HostileFrontendTest {
     /** A guest that breaks its ring: that ring stops, the device asks for a reset, the others carry on. */
     @Test
     void brokenRingSetsNeedsResetAndSignalsTheErrorFd() throws Exception {
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20); var err = io.jvdpa.sys.EventFd.create()) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20); var err = io.jvdpa.sys.EventFd.create()) {
             s.negotiate(VERSION_1, ALL_PROTOCOL);
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             s.frontend().setVringErr(0, err.fd());
@@ -234,7 +220,7 @@ class HostileFrontendTest {
     }
 
     private void abuseOnce(int i) throws Exception {
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 16)) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 16)) {
             s.negotiate(VERSION_1, ALL_PROTOCOL);
             Frontend f = s.frontend();
             switch (i % 4) {
@@ -267,12 +253,7 @@ class HostileFrontendTest {
         s.ram().at(out, 8).set(ValueLayout.JAVA_INT_UNALIGNED, 0, 41);
         assertThat(r.queue().post(new long[] {out, in}, new int[] {8, 8}, 1, 1, 7)).isTrue();
         r.publishAndKick();
-        UsedBuffer used = new UsedBuffer();
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-        while (!r.queue().reap(used)) {
-            assertThat(System.nanoTime()).isLessThan(deadline);
-            Thread.onSpinWait();
-        }
+        r.awaitUsed(new UsedBuffer(), Duration.ofSeconds(5));
         assertThat(s.ram().at(in, 4).get(ValueLayout.JAVA_INT_UNALIGNED, 0)).isEqualTo(42);
     }
 }

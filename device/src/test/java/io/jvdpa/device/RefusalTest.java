@@ -1,5 +1,7 @@
 package io.jvdpa.device;
 
+import static io.jvdpa.device.RawPayload.state;
+import static io.jvdpa.device.RawPayload.u64;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,7 +10,6 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.jvdpa.memory.Endianness;
-import io.jvdpa.vhostuser.BackendEndpoint;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.Frontend;
@@ -16,10 +17,6 @@ import io.jvdpa.vhostuser.ProtocolFeature;
 import io.jvdpa.vhostuser.Request;
 import io.jvdpa.vhostuser.VhostUserException;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -55,19 +52,12 @@ class RefusalTest {
         }
     }
 
-    private Path dir;
-    private Worker worker;
-    private DeviceBackend backend;
-    private BackendEndpoint endpoint;
+    private EchoFixture echo;
     private final ListAppender<ILoggingEvent> log = new ListAppender<>();
     private final Logger logger = (Logger) LoggerFactory.getLogger(DeviceBackend.class);
 
     private void serve(LegacyPolicy policy) throws Exception {
-        dir = Files.createTempDirectory("jvdpa-refusal");
-        worker = new Worker("refusal-worker", false);
-        backend = new DeviceBackend("echo0", new EchoDevice(), DeviceProfile.DEFAULT.withLegacy(policy),
-                new Worker[] {worker});
-        endpoint = BackendEndpoint.listen(dir.resolve("echo.sock"), 0600, backend, "echo0");
+        echo = new EchoFixture(DeviceProfile.DEFAULT.withLegacy(policy));
     }
 
     @BeforeEach
@@ -79,17 +69,7 @@ class RefusalTest {
     @AfterEach
     void tearDown() throws Exception {
         logger.detachAppender(log);
-        endpoint.close();
-        worker.close();
-        Files.deleteIfExists(dir);
-    }
-
-    private static byte[] u64(long v) {
-        return ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putLong(v).array();
-    }
-
-    private static byte[] state(int index, int num) {
-        return ByteBuffer.allocate(8).order(ByteOrder.nativeOrder()).putInt(index).putInt(num).array();
+        echo.close();
     }
 
     /**
@@ -101,7 +81,7 @@ class RefusalTest {
     @EnumSource(Refused.class)
     void underReplyAckTheFrontEndHearsFailedAndGoesOn(Refused refused) throws Exception {
         serve(refused.policy);
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             Frontend f = s.frontend();
             long status;
             DriverRing r;
@@ -109,27 +89,27 @@ class RefusalTest {
                 f.getFeatures();
                 f.setProtocolFeatures(f.getProtocolFeatures() & ALL_PROTOCOL);
                 status = f.sendRawForStatus(Request.SET_FEATURES.id, u64(ECHO_TEST | PROTOCOL_FEATURES), List.of());
-                assertThat(backend.snapshot().ackedFeatures()).as("nothing acked").isZero();
+                assertThat(echo.backend.snapshot().ackedFeatures()).as("nothing acked").isZero();
                 s.negotiate(VERSION_1 | ECHO_TEST, ALL_PROTOCOL);
                 r = s.setUpRing(0, 64, Endianness.LITTLE);
             } else {
                 s.negotiate(ECHO_TEST, ALL_PROTOCOL);
                 f.setVringNum(0, 64);
                 status = f.sendRawForStatus(Request.SET_VRING_ENDIAN.id, state(0, 1), List.of());
-                assertThat(backend.snapshot().driver().ringOrders().getFirst()).as("order unchanged")
+                assertThat(echo.backend.snapshot().driver().ringOrders().getFirst()).as("order unchanged")
                         .isEqualTo(Endianness.nativeOrder());
                 r = s.setUpRing(0, 64, Endianness.LITTLE);
             }
             assertThat(status).as("failure status").isNotZero();
             assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 5)).isEqualTo(6);
 
-            assertThat(backend.refusals()).isEqualTo(1);
-            assertThat(backend.lastRefusal()).isEqualTo(refused.reason);
+            assertThat(echo.backend.refusals()).isEqualTo(1);
+            assertThat(echo.backend.lastRefusal()).isEqualTo(refused.reason);
             assertThat(log.list).anySatisfy(e -> {
                 assertThat(e.getLevel()).isEqualTo(Level.ERROR);
                 assertThat(e.getFormattedMessage()).isEqualTo("echo0: " + refused.reason);
             });
-            assertThat(endpoint.connections()).isEqualTo(1);
+            assertThat(echo.endpoint.connections()).isEqualTo(1);
         }
     }
 
@@ -141,7 +121,7 @@ class RefusalTest {
     @EnumSource(Refused.class)
     void withoutReplyAckTheConnectionClosesAndTheNextFrontEndIsServed(Refused refused) throws Exception {
         serve(refused.policy);
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             assertThatThrownBy(() -> {
                 s.negotiate(ECHO_TEST, WITHOUT_REPLY_ACK); // refused here under --legacy off
                 if (refused == Refused.BIG_ENDIAN_UNDER_LE_ONLY) {
@@ -150,14 +130,14 @@ class RefusalTest {
                 s.frontend().getFeatures();
             }).isInstanceOfAny(VhostUserException.class, IOException.class);
         }
-        assertThat(backend.refusals()).isEqualTo(1);
-        assertThat(backend.lastRefusal()).isEqualTo(refused.reason);
+        assertThat(echo.backend.refusals()).isEqualTo(1);
+        assertThat(echo.backend.lastRefusal()).isEqualTo(refused.reason);
 
-        try (DriverSession s = DriverSession.connect(endpoint.path(), 1 << 20)) {
+        try (DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
             s.negotiate(VERSION_1 | ECHO_TEST, ALL_PROTOCOL);
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 8)).isEqualTo(9);
         }
-        assertThat(endpoint.connections()).isEqualTo(2);
+        assertThat(echo.endpoint.connections()).isEqualTo(2);
     }
 }

@@ -14,6 +14,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A virtio-net driver in a few calls, over jvdpa's own front-end: negotiates, sets up the rings, posts receive
@@ -124,12 +125,10 @@ final class NetTestDriver implements AutoCloseable {
 
     /** Reaps one used receive buffer and returns the bytes the device wrote into it; null after {@code wait}. */
     private byte[] reapRx(int pair, Duration wait) throws InterruptedException {
-        long deadline = System.nanoTime() + wait.toNanos();
-        while (!rx[pair].queue().reap(used)) {
-            if (System.nanoTime() > deadline) {
-                return null;
-            }
-            Thread.sleep(1);
+        try {
+            rx[pair].awaitUsed(used, wait);
+        } catch (TimeoutException e) {
+            return null;
         }
         long[] record = posted.remove(used.token());
         ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -222,13 +221,7 @@ final class NetTestDriver implements AutoCloseable {
             throw new IllegalStateException("transmit ring full");
         }
         tx[pair].publishAndKick();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!tx[pair].queue().reap(used)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("transmit buffer not returned within " + WAIT);
-            }
-            Thread.sleep(1);
-        }
+        tx[pair].awaitUsed(used, WAIT);
     }
 
     /** Sends {@code bytes} (header and frame) cut into descriptors of the given lengths (the rest in a last one). */
@@ -249,13 +242,7 @@ final class NetTestDriver implements AutoCloseable {
             throw new IllegalStateException("transmit ring full");
         }
         tx[pair].publishAndKick();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!tx[pair].queue().reap(used)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("transmit buffer not returned within " + WAIT);
-            }
-            Thread.sleep(1);
-        }
+        tx[pair].awaitUsed(used, WAIT);
     }
 
     /** Posts one receive buffer made of descriptors of the given lengths. */
@@ -302,13 +289,7 @@ final class NetTestDriver implements AutoCloseable {
             throw new IllegalStateException("control ring full");
         }
         ctrl.publishAndKick();
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        while (!ctrl.queue().reap(used)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("control command not answered within " + WAIT);
-            }
-            Thread.sleep(1);
-        }
+        ctrl.awaitUsed(used, WAIT);
         if (used.length() != 1) {
             throw new AssertionError("control ack length " + used.length());
         }

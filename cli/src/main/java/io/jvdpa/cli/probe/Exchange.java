@@ -6,6 +6,7 @@ import io.jvdpa.vhostuser.VhostUserException;
 import io.jvdpa.virtqueue.UsedBuffer;
 import java.io.IOException;
 import java.time.Duration;
+import java.util.concurrent.TimeoutException;
 
 /** A short request through a back-end's rings that proves a driver kind works; one per device type. */
 interface Exchange {
@@ -29,18 +30,14 @@ interface Exchange {
 
     /** Waits for the next used buffer of {@code ring}; false if none came within {@code timeout}. */
     static boolean awaitUsed(DriverRing ring, UsedBuffer used, Duration timeout) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!ring.queue().reap(used)) {
-            if (System.nanoTime() > deadline) {
-                return false;
-            }
-            try {
-                Thread.sleep(1);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            }
+        try {
+            ring.awaitUsed(used, timeout);
+            return true;
+        } catch (TimeoutException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
         }
-        return true;
     }
 }

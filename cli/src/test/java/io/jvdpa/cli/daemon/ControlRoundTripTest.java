@@ -275,12 +275,7 @@ class ControlRoundTripTest {
         for (int i = 0; i < n; i++) {
             assertThat(r.queue().post(new long[] {buf, buf + 100}, new int[] {100, 40}, 1, 1, i)).isTrue();
             r.publishAndKick();
-            UsedBuffer used = new UsedBuffer();
-            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
-            while (!r.queue().reap(used)) {
-                assertThat(System.nanoTime()).isLessThan(deadline);
-                Thread.onSpinWait();
-            }
+            r.awaitUsed(new UsedBuffer(), Duration.ofSeconds(5));
         }
     }
 
