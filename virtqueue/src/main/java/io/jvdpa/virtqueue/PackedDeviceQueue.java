@@ -17,6 +17,11 @@ import java.lang.invoke.VarHandle;
  * <p>Ordering: a descriptor's flags are read with acquire, so the rest of the list is read after them. Used
  * entries of a burst are written in full except the flags of the first one, which publishUsed stores last with
  * release: the driver polls only that position, so the whole burst appears at once (§2.8.9).
+ *
+ * <p>addUsed only notes an entry; publishUsed writes the burst's entries into the ring one after the other. The
+ * ring line that takes the next used entries is the one a polling driver keeps reading, so every store into it
+ * while the device is still busy with the next buffer could cost a cache-line transfer; written together, the
+ * line moves over once per burst.
  */
 public final class PackedDeviceQueue extends BaseDeviceQueue {
     // Not final: a new memory table maps the same ring anew (moveTo).
@@ -31,9 +36,16 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
     private boolean availWrap;
     private int nextUsed;
     private boolean usedWrap;
-    /** Ring offset of the first unpublished used entry's flags, or -1. */
-    private long pendingFlagsOffset = -1;
-    private int pendingFlags;
+    /**
+     * Used entries added since the last publish, oldest first: buffer id (bits 0-15), ring descriptors (16-31)
+     * and bytes written (32-63). In flight never exceeds the ring, so neither does this, short of a driver that
+     * makes descriptors the device holds available again; addUsed then writes out what it has first.
+     */
+    private final long[] pending;
+    private int pendingCount;
+    /** Ring position and wrap counter of the first pending entry. */
+    private int pendingPos;
+    private boolean pendingWrap;
     private int publishedSinceSignal;
     private int signalledUsed;
     private boolean signalledValid;
@@ -65,6 +77,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
         this.nextUsed = start.nextUsed();
         this.usedWrap = start.usedWrap();
         this.signalledUsed = nextUsed;
+        this.pending = new long[size];
     }
 
     @Override
@@ -255,19 +268,15 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
                         .formatted(headId, descriptorCount, inFlightDescriptors));
                 return;
             }
-            long off = (long) Desc.SIZE * nextUsed;
-            order.putU32(ring, off + Desc.LEN, Integer.toUnsignedLong(bytesWritten));
-            order.putU16(ring, off + Desc.PACKED_ID, headId);
-            // WRITE in a used descriptor says the device wrote into the buffer (§2.8.3).
-            int flags = PackedRing.usedFlags(usedWrap) | (bytesWritten != 0 ? Desc.F_WRITE : 0);
-            if (pendingFlagsOffset < 0) {
-                pendingFlagsOffset = off + Desc.PACKED_FLAGS;
-                pendingFlags = flags;
-            } else {
-                // Not yet visible: the driver polls the first pending entry, whose flags are stored last.
-                order.putU16Opaque(ring, off + Desc.PACKED_FLAGS, flags);
+            if (pendingCount == pending.length) {
+                publishUsedUnguarded();
             }
-            logWrite(off, Desc.SIZE);
+            if (pendingCount == 0) {
+                pendingPos = nextUsed;
+                pendingWrap = usedWrap;
+            }
+            pending[pendingCount++] = (Integer.toUnsignedLong(bytesWritten) << 32) | ((long) descriptorCount << 16)
+                    | headId;
             nextUsed += descriptorCount;
             if (nextUsed >= size) {
                 nextUsed -= size;
@@ -285,18 +294,46 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
 
     @Override
     void publishUsedUnguarded() {
-        if (pendingFlagsOffset < 0) {
+        int n = pendingCount;
+        if (n == 0) {
             return;
         }
+        final Endianness o = order;
+        int pos = pendingPos;
+        boolean wrap = pendingWrap;
+        long firstFlagsOffset = 0;
+        int firstFlags = 0;
+        for (int i = 0; i < n; i++) {
+            long entry = pending[i];
+            long len = entry >>> 32;
+            long off = (long) Desc.SIZE * pos;
+            o.putU32(ring, off + Desc.LEN, len);
+            o.putU16(ring, off + Desc.PACKED_ID, (int) entry & 0xFFFF);
+            // WRITE in a used descriptor says the device wrote into the buffer (§2.8.3).
+            int flags = PackedRing.usedFlags(wrap) | (len != 0 ? Desc.F_WRITE : 0);
+            if (i == 0) {
+                firstFlagsOffset = off + Desc.PACKED_FLAGS;
+                firstFlags = flags;
+            } else {
+                // Not yet visible: the driver polls the first entry, whose flags are stored last.
+                o.putU16Opaque(ring, off + Desc.PACKED_FLAGS, flags);
+            }
+            logWrite(off, Desc.SIZE);
+            pos += (int) (entry >>> 16) & 0xFFFF;
+            if (pos >= size) {
+                pos -= size;
+                wrap = !wrap;
+            }
+        }
         // Release: every used entry of the burst is written before the first one's flags expose them.
-        order.putU16Release(ring, pendingFlagsOffset, pendingFlags);
-        pendingFlagsOffset = -1;
+        o.putU16Release(ring, firstFlagsOffset, firstFlags);
+        pendingCount = 0;
     }
 
     @Override
     boolean needsNotificationUnguarded() {
         int advanced = publishedSinceSignal;
-        if (advanced == 0 || pendingFlagsOffset >= 0) {
+        if (advanced == 0 || pendingCount > 0) {
             return false;
         }
         publishedSinceSignal = 0;

@@ -399,4 +399,39 @@ class HostileRingTest {
             assertThat(driver.reap(new UsedBuffer())).as("nothing reaches the driver").isFalse();
         }
     }
+
+    /**
+     * A packed driver can make descriptors available again that the device still holds, so more buffers are in
+     * flight than the ring has places. Returning them all before one publish must still work: the entries that
+     * wait for the publish never outgrow what the queue keeps for them.
+     */
+    @Test
+    void packedDeviceReturnsMoreBuffersThanTheRingHoldsInOnePublish() {
+        VirtqueueFeatures f = new VirtqueueFeatures(SIZE, true, false, false, Endianness.LITTLE);
+        try (GuestFixture g = new GuestFixture(f, false)) {
+            DeviceQueue device = g.device(RingState.initial());
+            MemorySegment ring = g.areas.descriptors();
+            DescriptorChain chain = new DescriptorChain();
+            List<Integer> ids = new ArrayList<>();
+            for (boolean wrap : new boolean[] {true, false}) {
+                for (int pos = 0; pos < SIZE; pos++) {
+                    packedDesc(ring, Endianness.LITTLE, pos, g.dataStart + 64L * pos, 64, pos,
+                            PackedRing.availFlags(wrap) | Desc.F_WRITE);
+                }
+                for (int pos = 0; pos < SIZE; pos++) {
+                    assertThat(device.pop(chain)).isTrue();
+                    ids.add(chain.headId());
+                }
+            }
+            assertThat(device.inFlight()).isEqualTo(2 * SIZE);
+            assertThatCode(() -> {
+                for (int id : ids) {
+                    device.addUsed(id, 1, 64);
+                }
+                device.publishUsed();
+            }).doesNotThrowAnyException();
+            assertThat(device.isBroken()).as("%s", device.brokenReason()).isFalse();
+            assertThat(device.counters().usedChains()).isEqualTo(2 * SIZE);
+        }
+    }
 }
