@@ -1,6 +1,8 @@
 package io.jvdpa.net;
 
 import io.jvdpa.device.VirtioFeatures;
+import io.jvdpa.memory.Endianness;
+import java.lang.foreign.MemorySegment;
 
 /**
  * struct virtio_net_hdr (VIRTIO 1.2 §5.1.6): the header before every frame on the receive and transmit queues.
@@ -36,6 +38,28 @@ public final class NetHeader {
     public static final int GSO_ECN = 0x80;
 
     private NetHeader() {}
+
+    /**
+     * Writes a header of {@code size} bytes at {@code at}, the 16-bit fields in {@code order}: as one 8-byte store
+     * and one of 4 (or 2) rather than field by field, since a receive buffer's header line is usually still in the
+     * driver's cache and every store into it waits for the line.
+     */
+    public static void put(MemorySegment s, long at, Endianness order, int size, int flags, int gsoType, int hdrLen,
+                           int gsoSize, int csumStart, int csumOffset, int numBuffers) {
+        long head = (flags & 0xFF) | (gsoType & 0xFF) << 8 | field(order, hdrLen) << 16 | field(order, gsoSize) << 32
+                | field(order, csumStart) << 48;
+        Endianness.LITTLE.putU64(s, at + FLAGS, head);
+        if (size == SIZE) {
+            Endianness.LITTLE.putU32(s, at + CSUM_OFFSET, field(order, csumOffset) | field(order, numBuffers) << 16);
+        } else {
+            Endianness.LITTLE.putU16(s, at + CSUM_OFFSET, (int) field(order, csumOffset));
+        }
+    }
+
+    /** A 16-bit field's bytes in {@code order}, as a little-endian store lays them down. */
+    private static long field(Endianness order, int value) {
+        return order.order16((short) value) & 0xFFFFL;
+    }
 
     /** The header length the negotiated features imply. */
     public static int size(long ackedFeatures) {

@@ -24,9 +24,9 @@ import org.slf4j.LoggerFactory;
  * boundaries, so a legacy driver's buffer with the header in its own descriptor (no ANY_LAYOUT) is filled the
  * same way as a single-descriptor buffer.
  *
- * <p>Buffers are taken from the ring only as a frame needs them. A ring cannot give a buffer back, so buffers
- * taken for a frame that then does not fit yet stay reserved here, in order, for the next frame; at stop they
- * are returned empty.
+ * <p>Buffers are taken from the ring when a frame needs one, as many at a time as the ring has (up to a batch).
+ * A ring cannot give a buffer back, so buffers taken and not filled yet stay reserved here, in order, for the
+ * next frames; at stop they are returned empty.
  *
  * <p>Frames the guest has no room for wait in a {@link PacketQueue}; other threads hand frames over through the
  * same queue and wake the worker with an eventfd. Everything else runs on the pair's worker thread.
@@ -34,8 +34,11 @@ import org.slf4j.LoggerFactory;
 final class RxPath implements GuestRx {
     private static final Logger LOG = LoggerFactory.getLogger(RxPath.class);
     private static final int MAX_RESERVED = 64;
+    private static final int RESERVE_BATCH = 32;
     private static final int RESERVED_MASK = MAX_RESERVED - 1;
     private static final int BACKLOG = 256;
+    /** Frames delivered between publishes at most, as the transmit path does. */
+    private static final int PUBLISH_EVERY = 32;
 
     private final String label;
     private final RxFilter filter;
@@ -59,7 +62,8 @@ final class RxPath implements GuestRx {
     private boolean guestCsum;
     private long acked;
     private boolean poll;
-    private boolean unpublished;
+    /** Frames delivered and buffers given back empty since the last publish. */
+    private int unpublished;
     private int wakeKey = -1;
 
     private static final int FRAMES = 0;
@@ -101,7 +105,7 @@ final class RxPath implements GuestRx {
         reservedHead = 0;
         reservedCount = 0;
         reservedBytes = 0;
-        unpublished = false;
+        unpublished = 0;
         wakeKey = q.worker().watch(wake.fd(), onWake);
         started = true;
     }
@@ -116,8 +120,8 @@ final class RxPath implements GuestRx {
         while (reservedCount > 0) {
             r.addUsed(reserved[reservedHead], 0);
             consumeReserved(1);
+            unpublished++;
         }
-        unpublished = true;
         flush();
         if (wakeKey >= 0) {
             queue.worker().unwatch(wake.fd(), wakeKey);
@@ -161,21 +165,17 @@ final class RxPath implements GuestRx {
             return true;
         }
         int need = hdrSize + frame.length();
-        if (!mergeable) {
-            if (reservedCount == 0 && !reserve(r)) {
-                return false;
-            }
-            DescriptorChain c = reserved[reservedHead];
-            if (c.writableBytes() < need) {
-                // Too long for this driver's buffers (a frame over the MTU): the buffer waits for the next frame.
-                counters.increment(DROPPED);
-                return true;
-            }
-            writeHeader(c, frame, 1);
-            ChainWriter w = c.writer();
-            w.write(frame.segment(), frame.offset(), frame.length());
-            r.addUsed(c, (int) w.bytesWritten());
+        if (reservedCount == 0 && !reserve(r)) {
+            return false;
+        }
+        DescriptorChain c = reserved[reservedHead];
+        if (c.writableBytes() >= need) {
+            writeOne(r, c, frame, need);
             consumeReserved(1);
+        } else if (!mergeable) {
+            // Too long for this driver's buffers (a frame over the MTU): the buffer waits for the next frame.
+            counters.increment(DROPPED);
+            return true;
         } else {
             while (reservedBytes < need) {
                 if (reservedCount == MAX_RESERVED) {
@@ -188,9 +188,13 @@ final class RxPath implements GuestRx {
             }
             writeMerged(r, frame, need);
         }
-        unpublished = true;
         counters.increment(FRAMES);
         counters.add(BYTES, frame.length());
+        if (++unpublished >= PUBLISH_EVERY) {
+            // A network may deliver a whole ring of frames in one go: the guest starts on the first ones
+            // meanwhile instead of waiting for the end of the burst.
+            flush();
+        }
         return true;
     }
 
@@ -224,6 +228,26 @@ final class RxPath implements GuestRx {
         };
     }
 
+    /** The frame in one buffer (num_buffers 1). */
+    private void writeOne(DeviceQueue r, DescriptorChain c, Packet frame, int need) {
+        int first = c.firstWritable();
+        if (c.segmentLength(first) >= need) {
+            // The usual case: header and frame fit the first writable descriptor. Written in place, then counted
+            // (and logged for migration) once, without the cursor's bookkeeping.
+            MemorySegment base = c.segmentBase(first);
+            long at = c.segmentOffset(first);
+            putHeader(base, at, frame, 1);
+            MemorySegment.copy(frame.segment(), frame.offset(), base, at + hdrSize, frame.length());
+            c.writer().advance(need);
+            r.addUsed(c, need);
+            return;
+        }
+        writeHeader(c, frame, 1);
+        ChainWriter w = c.writer();
+        w.write(frame.segment(), frame.offset(), frame.length());
+        r.addUsed(c, (int) w.bytesWritten());
+    }
+
     /** Spreads header and frame over as few reserved buffers as hold them; num_buffers says how many. */
     private void writeMerged(DeviceQueue r, Packet frame, int need) {
         int buffers = 0;
@@ -248,29 +272,18 @@ final class RxPath implements GuestRx {
     }
 
     private void writeHeader(DescriptorChain c, Packet frame, int numBuffers) {
-        Endianness o = order;
-        int flags = guestCsum ? frame.flags() & (NetHeader.F_NEEDS_CSUM | NetHeader.F_DATA_VALID) : 0;
-        boolean partial = (flags & NetHeader.F_NEEDS_CSUM) != 0;
-        boolean gso = frame.gsoType() != NetHeader.GSO_NONE;
         ChainWriter w = c.writer();
         int first = c.firstWritable();
         if (c.segmentLength(first) >= hdrSize) {
-            // The usual case: the header fits the first writable descriptor. Written in place, then counted (and
-            // logged for migration) once, without the cursor's per-field bookkeeping.
-            MemorySegment base = c.segmentBase(first);
-            long at = c.segmentOffset(first);
-            Endianness.putU8(base, at + NetHeader.FLAGS, flags);
-            Endianness.putU8(base, at + NetHeader.GSO_TYPE, frame.gsoType());
-            o.putU16(base, at + NetHeader.HDR_LEN, gso ? frame.hdrLen() : 0);
-            o.putU16(base, at + NetHeader.GSO_SIZE, gso ? frame.gsoSize() : 0);
-            o.putU16(base, at + NetHeader.CSUM_START, partial ? frame.csumStart() : 0);
-            o.putU16(base, at + NetHeader.CSUM_OFFSET, partial ? frame.csumOffset() : 0);
-            if (hdrSize == NetHeader.SIZE) {
-                o.putU16(base, at + NetHeader.NUM_BUFFERS, numBuffers);
-            }
+            putHeader(c.segmentBase(first), c.segmentOffset(first), frame, numBuffers);
             w.advance(hdrSize);
             return;
         }
+        // A header split over descriptors (a legacy driver's own header descriptor shorter than it): field by field.
+        Endianness o = order;
+        int flags = headerFlags(frame);
+        boolean partial = (flags & NetHeader.F_NEEDS_CSUM) != 0;
+        boolean gso = frame.gsoType() != NetHeader.GSO_NONE;
         w.writeU8(flags);
         w.writeU8(frame.gsoType());
         w.writeU16(gso ? frame.hdrLen() : 0, o);
@@ -282,32 +295,52 @@ final class RxPath implements GuestRx {
         }
     }
 
+    /** The header in one piece of guest memory. */
+    private void putHeader(MemorySegment base, long at, Packet frame, int numBuffers) {
+        int flags = headerFlags(frame);
+        boolean partial = (flags & NetHeader.F_NEEDS_CSUM) != 0;
+        boolean gso = frame.gsoType() != NetHeader.GSO_NONE;
+        NetHeader.put(base, at, order, hdrSize, flags, frame.gsoType(), gso ? frame.hdrLen() : 0,
+                gso ? frame.gsoSize() : 0, partial ? frame.csumStart() : 0, partial ? frame.csumOffset() : 0,
+                numBuffers);
+    }
+
+    /** The checksum flags the driver may see: none without GUEST_CSUM (prepare completed the checksum). */
+    private int headerFlags(Packet frame) {
+        return guestCsum ? frame.flags() & (NetHeader.F_NEEDS_CSUM | NetHeader.F_DATA_VALID) : 0;
+    }
+
     /**
-     * Takes one more buffer from the ring. A buffer too small for the header is no use to any frame and goes
-     * straight back empty (a driver bug, not worth breaking the queue for).
+     * Takes more buffers from the ring: up to {@link #RESERVE_BATCH} of them that are there now, so that one frame
+     * at a time does not pay for the ring's bookkeeping between the stores into the guest's buffers. False if
+     * there was none. A buffer too small for the header is no use to any frame and goes straight back empty (a
+     * driver bug, not worth breaking the queue for).
      */
     private boolean reserve(DeviceQueue r) {
         boolean rechecked = false;
-        while (true) {
+        int taken = 0;
+        int room = Math.min(RESERVE_BATCH, MAX_RESERVED - reservedCount);
+        while (taken < room) {
             DescriptorChain c = reserved[(reservedHead + reservedCount) & RESERVED_MASK];
             if (!r.pop(c)) {
                 // Ask for a kick when buffers come, then look once more: they may have come meanwhile.
-                if (poll || rechecked || !r.enableNotifications()) {
-                    return false;
+                if (taken > 0 || poll || rechecked || !r.enableNotifications()) {
+                    break;
                 }
                 rechecked = true;
                 continue;
             }
             if (c.writableBytes() < hdrSize) {
                 r.addUsed(c, 0);
-                unpublished = true;
+                unpublished++;
                 counters.increment(DROPPED);
                 continue;
             }
             reservedCount++;
             reservedBytes += c.writableBytes();
-            return true;
+            taken++;
         }
+        return taken > 0;
     }
 
     private void consumeReserved(int n) {
@@ -376,8 +409,8 @@ final class RxPath implements GuestRx {
 
     @Override
     public void flush() {
-        if (unpublished && ring != null) {
-            unpublished = false;
+        if (unpublished > 0 && ring != null) {
+            unpublished = 0;
             queue.publish();
         }
     }

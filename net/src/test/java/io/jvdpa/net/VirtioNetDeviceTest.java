@@ -15,6 +15,7 @@ import java.lang.foreign.MemorySegment;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
@@ -191,6 +192,70 @@ class VirtioNetDeviceTest {
             for (int i = 0; i < 5; i++) {
                 assertThat(d.receive(0).frame()).isEqualTo(Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5,
                         Frames.payload(50, i)));
+            }
+        }
+    }
+
+    /**
+     * A network may fill a whole ring in one call (the source network does): the guest gets the first frames
+     * while the rest are still being written, not all of them at the end.
+     */
+    @Test
+    void theGuestSeesFramesBeforeANetworkEndsItsBurst() throws Exception {
+        int frames = 100;
+        byte[] bytes = Frames.ethernet(Frames.GUEST_MAC, 2, 0x88B5, Frames.payload(50, 7));
+        CountDownLatch midway = new CountDownLatch(1);
+        CountDownLatch looked = new CountDownLatch(1);
+        Network burst = new Network() {
+            private final Packet frame = Packet.allocate(bytes.length);
+            private volatile GuestPort guest;
+            private boolean done;
+
+            @Override
+            public String describe() {
+                return "burst";
+            }
+
+            @Override
+            public void attach(GuestPort g) {
+                guest = g;
+            }
+
+            @Override
+            public void transmit(int pair, Packet f) {}
+
+            @Override
+            public void receiveReady(int pair) {
+                GuestPort g = guest;
+                if (g == null || done) {
+                    return;
+                }
+                frame.reset(0, bytes.length);
+                MemorySegment.copy(MemorySegment.ofArray(bytes), 0, frame.segment(), 0, bytes.length);
+                for (int i = 0; i < frames && g.rx(pair).deliver(frame); i++) {
+                    done = true;
+                    if (i == frames / 2) {
+                        midway.countDown();
+                        try {
+                            looked.await(5, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                }
+                g.rx(pair).flush();
+            }
+        };
+        try (DeviceFixture f = new DeviceFixture(burst, DeviceProfile.DEFAULT);
+             NetTestDriver d = NetTestDriver.start(f.socket(), VERSION_1 | EVENT_IDX, Endianness.LITTLE, 1)) {
+            d.postRx(0, frames, 2048, false);
+            assertThat(midway.await(5, TimeUnit.SECONDS)).as("the network delivered half its burst").isTrue();
+            NetTestDriver.Received first = d.poll(0, Duration.ofMillis(500));
+            looked.countDown();
+            assertThat(first).as("a frame the guest can take while the burst goes on").isNotNull();
+            assertThat(first.frame()).isEqualTo(bytes);
+            for (int i = 1; i < frames; i++) {
+                assertThat(d.receive(0).frame()).isEqualTo(bytes);
             }
         }
     }
