@@ -213,7 +213,11 @@ public final class DescriptorChain {
             grow();
         }
         int i = segments++;
-        bases[i] = base;
+        if (bases[i] != base) {
+            // Usually the same region as the last chain's: skipping the store skips its array type check and GC
+            // barrier, which cost more than the rest of a descriptor.
+            bases[i] = base;
+        }
         offsets[i] = offset;
         lengths[i] = length;
         addresses[i] = gpa;
