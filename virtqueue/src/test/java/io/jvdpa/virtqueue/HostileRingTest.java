@@ -195,6 +195,27 @@ class HostileRingTest {
                     r.desc(1, r.data + 64, 64, 0, 0);
                     r.avail(0);
                 }),
+                new Case("addr+len wraps the address space (in an indirect table)", false, true,
+                        "wraps the address space", r -> {
+                    r.indirect(0, 0xFFFF_FFFF_FFFF_FFF0L, 0x20, 0, 0);
+                    r.desc(0, r.table, 16, ind, 0);
+                    r.avail(0);
+                }),
+                new Case("chain totals more than 2^32-1 bytes (in an indirect table)", false, true, "more than 2^32-1",
+                        r -> {
+                    r.bigMemory();
+                    r.indirect(0, BIG_GPA, 0xFFFF_0000L, n, 1);
+                    r.indirect(1, BIG_GPA, 0x10_0000L, 0, 0);
+                    r.desc(0, r.table, 32, ind, 0);
+                    r.avail(0);
+                }),
+                new Case("readable descriptor after a writable one (in an indirect table)", false, true,
+                        "follows a device-writable one", r -> {
+                    r.indirect(0, r.data, 64, w | n, 1);
+                    r.indirect(1, r.data + 64, 64, 0, 0);
+                    r.desc(0, r.table, 32, ind, 0);
+                    r.avail(0);
+                }),
                 new Case("avail idx more than queue size ahead", false, false, "more than the queue size", r -> {
                     r.desc(0, r.data, 64, 0, 0);
                     r.availIdx(SIZE + 1);
@@ -247,6 +268,17 @@ class HostileRingTest {
                 new Case("readable descriptor after a writable one", true, false, "follows a device-writable one", r -> {
                     r.pdesc(1, r.data + 64, 64, 0);
                     r.pdesc(0, r.data, 64, w | n);
+                }),
+                new Case("addr+len wraps the address space (in an indirect table)", true, true,
+                        "wraps the address space", r -> {
+                    r.pindirect(0, 0xFFFF_FFFF_FFFF_FF00L, 0x200, w);
+                    r.pdesc(0, r.table, 16, ind);
+                }),
+                new Case("readable descriptor after a writable one (in an indirect table)", true, true,
+                        "follows a device-writable one", r -> {
+                    r.pindirect(0, r.data, 64, w);
+                    r.pindirect(1, r.data + 64, 64, 0);
+                    r.pdesc(0, r.table, 32, ind);
                 }),
                 new Case("Buffer ID >= queue size", true, false, "has Buffer ID 8, queue size is 8", r -> {
                     // The id that counts is the last descriptor's (§2.8.6): the head's is in range.
