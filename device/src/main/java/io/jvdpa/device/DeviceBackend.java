@@ -114,13 +114,22 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
 
     @Override
     public void configChanged() {
+        configChanged(ProtocolFeature.REPLY_ACK.in(protocolFeatures));
+    }
+
+    /**
+     * CONFIG_CHANGE_MSG, waiting for the front-end's ack only if {@code waitForAck}. The connection thread must not
+     * wait: the front-end answers the message by reading the config (GET_CONFIG) on the main channel, which that
+     * thread serves, so waiting there would hold both sides for good.
+     */
+    private void configChanged(boolean waitForAck) {
         BackendChannel channel = backendChannel;
         if (channel == null || !ProtocolFeature.CONFIG.in(protocolFeatures)) {
             LOG.debug("{}: config changed but the front-end has no back-end channel", name);
             return;
         }
         try {
-            channel.configChanged(ProtocolFeature.REPLY_ACK.in(protocolFeatures));
+            channel.configChanged(waitForAck);
         } catch (IOException e) {
             LOG.warn("{}: telling the front-end about a config change failed: {}", name, e.getMessage());
         }
@@ -469,10 +478,11 @@ public final class DeviceBackend implements BackendHandler, DeviceContext {
         if (order == Endianness.BIG && profile.legacy() != LegacyPolicy.AUTO) {
             throw refuse("legacy big-endian driver refused: profile --legacy " + profile.legacy().flag());
         }
+        Endianness configOrder = driver.deviceOrder();
         driver.ringEndian(q.index(), order);
-        if (order != Endianness.nativeOrder()) {
-            // The config space read before the order was known was in the wrong order: ask for a re-read.
-            configChanged();
+        if (driver.deviceOrder() != configOrder) {
+            // A config space read before the order was known was in the old order: ask for a re-read, once.
+            configChanged(false);
         }
     }
 

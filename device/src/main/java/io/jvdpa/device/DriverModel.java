@@ -26,6 +26,7 @@ public final class DriverModel {
 
     private static final int MAX_EVIDENCE = 32;
     /** Device status bits (virtio 1.2 section 2.1). */
+    private static final int DRIVER = 0x2;
     private static final int DRIVER_OK = 0x4;
     private static final int FEATURES_OK = 0x8;
 
@@ -75,10 +76,15 @@ public final class DriverModel {
         featuresSet = true;
     }
 
-    /** A config read before any SET_FEATURES is what a legacy driver does first (it has no FEATURES_OK). */
+    /**
+     * A config read by a driver before any SET_FEATURES is what a legacy driver does first (it has no
+     * FEATURES_OK). Only a read while the status says a driver is there counts: a front-end reads the config for
+     * itself before any driver exists (QEMU's vhost-user-blk does so when the device is created), and that read
+     * says nothing about the driver to come.
+     */
     public synchronized void configRead() {
-        if (!featuresSet) {
-            note("config space read before features were set");
+        if (!featuresSet && (status & DRIVER) != 0) {
+            note("config space read by the driver before features were set");
         }
     }
 

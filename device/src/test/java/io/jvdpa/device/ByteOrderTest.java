@@ -7,9 +7,13 @@ import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.jvdpa.memory.Endianness;
+import io.jvdpa.sys.UnixSocket;
 import io.jvdpa.vhostuser.DriverRing;
 import io.jvdpa.vhostuser.DriverSession;
 import io.jvdpa.vhostuser.ProtocolFeature;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -22,6 +26,8 @@ class ByteOrderTest {
     private static final long VERSION_1 = 1L << 32;
     private static final long ECHO_TEST = 1L << 3;
     private static final long ALL_PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.values());
+    private static final int CONFIG_CHANGE_MSG = 2;
+    private static final int NEED_REPLY = 0x8;
 
     private final ListAppender<ILoggingEvent> log = new ListAppender<>();
     private final Logger logger = (Logger) LoggerFactory.getLogger(DeviceBackend.class);
@@ -98,6 +104,36 @@ class ByteOrderTest {
                 assertThat(q.broken()).isFalse();
                 assertThat(q.started()).isTrue();
             });
+        }
+    }
+
+    /**
+     * A big-endian legacy driver's first SET_VRING_ENDIAN turns the device-wide order, so a config read before it
+     * was in the other order: the front-end is told once (CONFIG_CHANGE_MSG), not once per ring, and without asking
+     * for an ack. The front-end answers the message by reading the config on the main channel, which the thread
+     * that handles SET_VRING_ENDIAN serves: waiting there for the ack would hold both sides.
+     */
+    @Test
+    void aNewDeviceOrderAsksTheFrontEndOnceToReadTheConfigAgain() throws Exception {
+        UnixSocket[] pair = UnixSocket.pair();
+        try (EchoFixture echo = new EchoFixture(new EchoDevice(false, 2), DeviceProfile.DEFAULT);
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20);
+             UnixSocket ours = pair[0]; UnixSocket theirs = pair[1];
+             Arena arena = Arena.ofConfined()) {
+            s.negotiate(ECHO_TEST, ALL_PROTOCOL);
+            s.frontend().setBackendReqFd(theirs.fd());
+            s.setUpRing(0, 64, Endianness.BIG);
+            s.setUpRing(1, 64, Endianness.BIG);
+            s.frontend().getConfig(0, 8);
+
+            MemorySegment header = arena.allocate(12);
+            assertThat(ours.recvExactly(header, null)).isTrue();
+            assertThat(header.get(ValueLayout.JAVA_INT_UNALIGNED, 0)).as("request").isEqualTo(CONFIG_CHANGE_MSG);
+            assertThat(header.get(ValueLayout.JAVA_INT_UNALIGNED, 4) & NEED_REPLY).as("NEED_REPLY").isZero();
+            assertThat(header.get(ValueLayout.JAVA_INT_UNALIGNED, 8)).as("size").isZero();
+            // The second ring's SET_VRING_ENDIAN left the order as it was: nothing more is on the channel.
+            ours.setNonBlocking(true);
+            assertThat(ours.recv(header, null)).as("bytes after the one message (-1: none)").isEqualTo(-1);
         }
     }
 }

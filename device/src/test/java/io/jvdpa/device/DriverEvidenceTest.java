@@ -36,9 +36,9 @@ class DriverEvidenceTest {
             Frontend f = s.frontend();
             f.getFeatures();
             f.setProtocolFeatures(f.getProtocolFeatures() & ALL_PROTOCOL);
+            f.setStatus(ACKNOWLEDGE | DRIVER);
             f.getConfig(0, 8);
             s.negotiate(ECHO_TEST, ALL_PROTOCOL);
-            f.setStatus(ACKNOWLEDGE | DRIVER);
             DriverRing r = s.setUpRing(0, 64, Endianness.BIG);
             assertThat(evidence(echo)).as("SET_VRING_KICK starts the ring but is no kick").noneMatch(e -> e.contains("kick"));
 
@@ -48,7 +48,7 @@ class DriverEvidenceTest {
             assertThat(EchoDevice.roundTrip(s, r, Endianness.BIG, 3)).isEqualTo(4);
 
             assertThat(evidence(echo)).containsExactly(
-                    "config space read before features were set",
+                    "config space read by the driver before features were set",
                     "VERSION_1 not acked in SET_FEATURES: legacy driver",
                     "SET_VRING_ENDIAN queue 0: BIG",
                     "kick on queue 0 before DRIVER_OK",
@@ -70,6 +70,28 @@ class DriverEvidenceTest {
             DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
             s.frontend().setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
             assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 41)).isEqualTo(42);
+
+            assertThat(evidence(echo)).containsExactly("VERSION_1 acked in SET_FEATURES: modern driver");
+        }
+    }
+
+    /**
+     * A front-end that reads the config for itself before any driver came (QEMU's vhost-user-blk reads it when the
+     * device is created, then a modern driver negotiates) leaves no config evidence: no driver was there to read.
+     */
+    @Test
+    void aConfigReadBeforeAnyDriverIsNoEvidence() throws Exception {
+        try (EchoFixture echo = new EchoFixture();
+             DriverSession s = DriverSession.connect(echo.socket(), 1 << 20)) {
+            Frontend f = s.frontend();
+            f.getFeatures();
+            f.setProtocolFeatures(f.getProtocolFeatures() & ALL_PROTOCOL);
+            f.getConfig(0, 8);
+            s.negotiate(VERSION_1 | ECHO_TEST, ALL_PROTOCOL);
+            f.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK);
+            DriverRing r = s.setUpRing(0, 64, Endianness.LITTLE);
+            f.setStatus(ACKNOWLEDGE | DRIVER | FEATURES_OK | DRIVER_OK);
+            assertThat(EchoDevice.roundTrip(s, r, Endianness.LITTLE, 5)).isEqualTo(6);
 
             assertThat(evidence(echo)).containsExactly("VERSION_1 acked in SET_FEATURES: modern driver");
         }
