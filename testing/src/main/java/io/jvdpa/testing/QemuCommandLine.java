@@ -80,6 +80,9 @@ final class QemuCommandLine {
         if (net.queues() > 1) {
             device.append(",mq=on");
         }
+        if (!net.mergeable()) {
+            device.append(",mrg_rxbuf=off");
+        }
         args.addAll(List.of("-device", device.toString()));
     }
 

@@ -11,8 +11,12 @@ import java.util.Objects;
  * @param reconnect QEMU reconnects every second when the back-end goes away ({@code reconnect=1}); QEMU reports
  *                  the lost connection on stderr, so a test that restarts its back-end also turns off
  *                  {@link QemuGuest.Builder#failOnVhostError(boolean)}
+ * @param mergeable the device offers mergeable receive buffers (QEMU's default); without them a legacy driver's
+ *                  virtio-net header is 10 bytes, and Linux gives its large receive buffers the header in a
+ *                  descriptor of its own ({@code mrg_rxbuf=off})
  */
-public record VhostUserNet(Path socket, VirtioMode mode, String mac, int queues, boolean reconnect) {
+public record VhostUserNet(Path socket, VirtioMode mode, String mac, int queues, boolean reconnect,
+                           boolean mergeable) {
     public VhostUserNet {
         Objects.requireNonNull(socket, "socket");
         Objects.requireNonNull(mode, "mode");
@@ -25,18 +29,22 @@ public record VhostUserNet(Path socket, VirtioMode mode, String mac, int queues,
     }
 
     public static VhostUserNet of(Path socket, VirtioMode mode) {
-        return new VhostUserNet(socket, mode, null, 1, false);
+        return new VhostUserNet(socket, mode, null, 1, false, true);
     }
 
     public VhostUserNet withMac(String newMac) {
-        return new VhostUserNet(socket, mode, newMac, queues, reconnect);
+        return new VhostUserNet(socket, mode, newMac, queues, reconnect, mergeable);
     }
 
     public VhostUserNet withQueues(int newQueues) {
-        return new VhostUserNet(socket, mode, mac, newQueues, reconnect);
+        return new VhostUserNet(socket, mode, mac, newQueues, reconnect, mergeable);
     }
 
     public VhostUserNet withReconnect(boolean newReconnect) {
-        return new VhostUserNet(socket, mode, mac, queues, newReconnect);
+        return new VhostUserNet(socket, mode, mac, queues, newReconnect, mergeable);
+    }
+
+    public VhostUserNet withMergeableRxBuffers(boolean newMergeable) {
+        return new VhostUserNet(socket, mode, mac, queues, reconnect, newMergeable);
     }
 }

@@ -66,11 +66,16 @@ class NetGuestIT {
     Path dir;
 
     enum Case {
-        /** Without ANY_LAYOUT: the driver puts each virtio-net header in a descriptor of its own. */
-        LEGACY_ONLY(VirtioMode.LEGACY_ONLY, false, 1, false, false),
-        TRANSITIONAL_FORCED_LEGACY(VirtioMode.TRANSITIONAL, true, 2, false, true),
-        MODERN_ONLY(VirtioMode.MODERN_ONLY, false, 3, true, true),
-        PACKED(VirtioMode.PACKED, false, 4, false, true),
+        /**
+         * A legacy driver as virtio 0.95 knew it: neither ANY_LAYOUT nor mergeable receive buffers (QEMU's
+         * {@code mrg_rxbuf=off}). Its virtio-net header is 10 bytes and sits in a descriptor of its own on both
+         * paths: Linux's transmit path puts it there without ANY_LAYOUT, and its receive buffers for large frames
+         * (GUEST_TSO on the TAP device) always start with a header descriptor.
+         */
+        LEGACY_ONLY(VirtioMode.LEGACY_ONLY, false, 1, false, false, false),
+        TRANSITIONAL_FORCED_LEGACY(VirtioMode.TRANSITIONAL, true, 2, false, true, true),
+        MODERN_ONLY(VirtioMode.MODERN_ONLY, false, 3, true, true, true),
+        PACKED(VirtioMode.PACKED, false, 4, false, true, true),
         /** A big-endian legacy driver (virtio-net-ccw, revision 0): headers and rings in big-endian order. */
         S390X_LEGACY_BIG_ENDIAN(GuestArch.S390X, VirtioMode.LEGACY_ONLY, 5);
 
@@ -81,14 +86,17 @@ class NetGuestIT {
         /** The TAP device exists before jvdpa starts (made with ip tuntap), so jvdpa reuses it. */
         final boolean existingTap;
         final boolean anyLayout;
+        final boolean mergeable;
 
-        Case(VirtioMode mode, boolean forceLegacy, int subnet, boolean existingTap, boolean anyLayout) {
+        Case(VirtioMode mode, boolean forceLegacy, int subnet, boolean existingTap, boolean anyLayout,
+             boolean mergeable) {
             this.arch = GuestArch.X86_64;
             this.mode = mode;
             this.forceLegacy = forceLegacy;
             this.subnet = subnet;
             this.existingTap = existingTap;
             this.anyLayout = anyLayout;
+            this.mergeable = mergeable;
         }
 
         Case(GuestArch arch, VirtioMode mode, int subnet) {
@@ -98,6 +106,7 @@ class NetGuestIT {
             this.subnet = subnet;
             this.existingTap = false;
             this.anyLayout = true;
+            this.mergeable = true;
         }
 
         /**
@@ -152,8 +161,9 @@ class NetGuestIT {
             HostNet.inNamespace(ns, "ip", "addr", "add", c.hostIp() + "/24", "dev", c.tap());
             HostNet.inNamespace(ns, "ip", "link", "set", c.tap(), "up");
             try (QemuGuest guest = QemuGuest.builder(c.arch).name("net-" + c)
-                    .net(VhostUserNet.of(gatewaySocket, c.mode).withMac(GATEWAY_SIDE_MAC))
-                    .net(VhostUserNet.of(tapSocket, c.mode).withMac(TAP_SIDE_MAC))
+                    .net(VhostUserNet.of(gatewaySocket, c.mode).withMac(GATEWAY_SIDE_MAC)
+                            .withMergeableRxBuffers(c.mergeable))
+                    .net(VhostUserNet.of(tapSocket, c.mode).withMac(TAP_SIDE_MAC).withMergeableRxBuffers(c.mergeable))
                     .forceLegacy(c.forceLegacy).cpus(c.cpus()).failOnVhostError(false).start()) {
                 QemuWarnings.requireNoVhostErrors(guest);
                 checkDriverKind(guest, c);
@@ -192,6 +202,7 @@ class NetGuestIT {
             assertThat(nic.driverOk()).as("%s", nic).isTrue();
             assertThat(nic.modern()).as("VERSION_1 negotiated on %s", nic).isEqualTo(!c.legacy());
             assertThat(nic.hasFeature(GuestVirtioDevice.RING_PACKED)).isEqualTo(c.mode == VirtioMode.PACKED);
+            assertThat(nic.hasFeature(VirtioNetFeatures.MRG_RXBUF)).as("MRG_RXBUF on %s", nic).isEqualTo(c.mergeable);
             if (c.legacy()) {
                 assertThat(nic.hasFeature(ANY_LAYOUT)).as("ANY_LAYOUT on %s", nic).isEqualTo(c.anyLayout);
             }
