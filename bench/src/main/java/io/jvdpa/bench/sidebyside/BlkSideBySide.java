@@ -24,12 +24,18 @@ import java.util.SplittableRandom;
  * each over the same tmpfs image, with 4 KiB random reads and writes at queue depth 1, 32 and 128. Prints a
  * Markdown table of IOPS, p50 and p99 latency, and the ratio jvdpa / qemu-storage-daemon.
  *
- * <p>Run with {@code scripts/bench-blk [seconds]}.
+ * <p>A second table drives jvdpa blk as each kind of driver does: modern split, modern packed, legacy
+ * little-endian and legacy big-endian (rings and request headers in big-endian order, as an s390x guest's are).
+ * Here the back-end, not a guest, is what is measured; each round runs every kind once, and a kind's ratio is
+ * taken against the modern run of the same round.
+ *
+ * <p>Run with {@code scripts/bench-blk [seconds] [rounds]}.
  */
 public final class BlkSideBySide {
     private static final long VERSION_1 = 1L << 32;
+    private static final long RING_PACKED = 1L << 34;
     private static final long PROTOCOL = ProtocolFeature.maskOf(ProtocolFeature.MQ, ProtocolFeature.REPLY_ACK,
-            ProtocolFeature.CONFIG);
+            ProtocolFeature.CONFIG, ProtocolFeature.CROSS_ENDIAN);
     private static final int IN = 0;
     private static final int OUT = 1;
     private static final int BLOCK = 4096;
@@ -38,8 +44,27 @@ public final class BlkSideBySide {
 
     record Result(double iops, double p50us, double p99us) {}
 
+    /** The driver jvdpa's front-end plays. */
+    enum Kind {
+        MODERN("modern split", VERSION_1, Endianness.LITTLE),
+        PACKED("modern packed", VERSION_1 | RING_PACKED, Endianness.LITTLE),
+        LEGACY_LE("legacy little-endian", 0, Endianness.LITTLE),
+        LEGACY_BE("legacy big-endian", 0, Endianness.BIG);
+
+        final String label;
+        final long features;
+        final Endianness order;
+
+        Kind(String label, long features, Endianness order) {
+            this.label = label;
+            this.features = features;
+            this.order = order;
+        }
+    }
+
     public static void main(String[] args) throws Exception {
         int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
+        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "jvdpa-bench-blk");
         Path image = dir.resolve("disk.img");
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {
@@ -56,7 +81,7 @@ public final class BlkSideBySide {
         for (int type : new int[] {IN, OUT}) {
             for (int depth : new int[] {1, 32, 128}) {
                 Result qsd = measureQsd(dir, image, type, depth, seconds);
-                Result jvdpa = measureJvdpa(dir, image, type, depth, seconds);
+                Result jvdpa = measureJvdpa(dir, image, type, depth, seconds, Kind.MODERN);
                 String row = String.format(Locale.ROOT, "| 4 KiB random %s | %d | %.0f (%.0f / %.0f) | %.0f (%.0f / %.0f) | %.2f |%n",
                         type == IN ? "read" : "write", depth, qsd.iops, qsd.p50us, qsd.p99us, jvdpa.iops, jvdpa.p50us,
                         jvdpa.p99us, jvdpa.iops / qsd.iops);
@@ -65,6 +90,8 @@ public final class BlkSideBySide {
             }
         }
         System.out.print(table);
+        System.out.println();
+        System.out.print(kinds(dir, image, seconds, rounds));
         Files.deleteIfExists(image);
         Files.deleteIfExists(dir.resolve("qsd.sock"));
         Files.deleteIfExists(dir.resolve("jvdpa.sock"));
@@ -75,11 +102,49 @@ public final class BlkSideBySide {
         Path socket = dir.resolve("qsd.sock");
         Files.deleteIfExists(socket);
         try (StorageDaemon qsd = StorageDaemon.export(image, socket).writable(true).name("qsd-bench").start()) {
-            return drive(socket, type, depth, seconds);
+            return drive(socket, type, depth, seconds, Kind.MODERN);
         }
     }
 
-    private static Result measureJvdpa(Path dir, Path image, int type, int depth, int seconds) throws Exception {
+    /** Every driver kind against the modern one, round by round; the table of medians and per-round ranges. */
+    private static String kinds(Path dir, Path image, int seconds, int rounds) throws Exception {
+        StringBuilder table = new StringBuilder("| workload | depth | driver | jvdpa IOPS, median (min - max) "
+                + "| ratio to modern split, median (per-round min - max) |\n|---|---|---|---|---|\n");
+        for (int type : new int[] {IN, OUT}) {
+            for (int depth : new int[] {1, 32, 128}) {
+                double[][] iops = new double[Kind.values().length][rounds];
+                for (int round = 0; round < rounds; round++) {
+                    for (Kind k : Kind.values()) {
+                        iops[k.ordinal()][round] = measureJvdpa(dir, image, type, depth, seconds, k).iops;
+                        System.err.printf(Locale.ROOT, "%s depth %d, %s, round %d: %.0f IOPS%n",
+                                type == IN ? "read" : "write", depth, k.label, round + 1, iops[k.ordinal()][round]);
+                    }
+                }
+                for (Kind k : Kind.values()) {
+                    double[] mine = iops[k.ordinal()];
+                    double[] ratios = new double[rounds];
+                    for (int round = 0; round < rounds; round++) {
+                        ratios[round] = mine[round] / iops[Kind.MODERN.ordinal()][round];
+                    }
+                    table.append(String.format(Locale.ROOT, "| 4 KiB random %s | %d | %s | %.0f (%.0f - %.0f) | %.3f "
+                                    + "(%.3f - %.3f) |%n", type == IN ? "read" : "write", depth, k.label, median(mine),
+                            Arrays.stream(mine).min().orElse(0), Arrays.stream(mine).max().orElse(0), median(ratios),
+                            Arrays.stream(ratios).min().orElse(0), Arrays.stream(ratios).max().orElse(0)));
+                }
+            }
+        }
+        return table.toString();
+    }
+
+    private static double median(double[] values) {
+        double[] sorted = values.clone();
+        Arrays.sort(sorted);
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
+    private static Result measureJvdpa(Path dir, Path image, int type, int depth, int seconds, Kind kind)
+            throws Exception {
         Path socket = dir.resolve("jvdpa.sock");
         Files.deleteIfExists(socket);
         try (ManagedProcess jvdpa = ManagedProcess.builder("jvdpa-blk-bench")
@@ -87,7 +152,7 @@ public final class BlkSideBySide {
                         "--image", image.toString(), "--log-level", "warn"))
                 .maxLifetime(Duration.ofMinutes(5)).start()) {
             jvdpa.awaitPath(socket, Duration.ofSeconds(120));
-            Result r = drive(socket, type, depth, seconds);
+            Result r = drive(socket, type, depth, seconds, kind);
             jvdpa.signal("TERM");
             jvdpa.waitFor(Duration.ofSeconds(10));
             return r;
@@ -95,10 +160,14 @@ public final class BlkSideBySide {
     }
 
     /** Keeps {@code depth} requests in flight for a warm-up second plus {@code seconds}, timing each. */
-    private static Result drive(Path socket, int type, int depth, int seconds) throws Exception {
+    private static Result drive(Path socket, int type, int depth, int seconds, Kind kind) throws Exception {
         try (DriverSession s = DriverSession.connect(socket, 64L << 20)) {
-            s.negotiate(VERSION_1, PROTOCOL);
-            DriverRing ring = s.setUpRing(0, QUEUE_SIZE, Endianness.LITTLE);
+            long acked = s.negotiate(kind.features, PROTOCOL);
+            if ((acked & kind.features) != kind.features) {
+                throw new IllegalStateException(kind.label + ": the back-end did not take the features asked for");
+            }
+            DriverRing ring = s.setUpRing(0, QUEUE_SIZE, kind.order);
+            Endianness order = kind.order;
             s.driverOk();
             long slots = s.ram().allocate((long) depth * 2 * BLOCK, BLOCK);
             long[] started = new long[depth];
@@ -108,7 +177,7 @@ public final class BlkSideBySide {
             SplittableRandom random = new SplittableRandom(42);
             long blocks = IMAGE_SIZE / BLOCK;
             for (int slot = 0; slot < depth; slot++) {
-                submit(s, ring, slots, slot, type, random.nextLong(blocks), started);
+                submit(s, ring, slots, slot, type, random.nextLong(blocks), started, order);
             }
             ring.publishAndKick();
             UsedBuffer used = new UsedBuffer();
@@ -138,7 +207,7 @@ public final class BlkSideBySide {
                             latencies[samples++] = done - started[slot];
                         }
                     }
-                    submit(s, ring, slots, slot, type, random.nextLong(blocks), started);
+                    submit(s, ring, slots, slot, type, random.nextLong(blocks), started, order);
                 }
                 if (any) {
                     ring.publishAndKick();
@@ -168,12 +237,13 @@ public final class BlkSideBySide {
     private static final long[] ADDRS = new long[3];
     private static final int[] LENS = new int[3];
 
+    /** One request, its header (type, reserved, sector) in the driver's byte order. */
     private static void submit(DriverSession s, DriverRing ring, long slots, int slot, int type, long block,
-                               long[] started) {
+                               long[] started, Endianness order) {
         MemorySegment header = s.ram().at(headerAddr(slots, slot), 17);
-        header.set(ValueLayout.JAVA_INT_UNALIGNED, 0, type);
-        header.set(ValueLayout.JAVA_INT_UNALIGNED, 4, 0);
-        header.set(ValueLayout.JAVA_LONG_UNALIGNED, 8, block * (BLOCK / 512));
+        order.putU32(header, 0, type);
+        order.putU32(header, 4, 0);
+        order.putU64(header, 8, block * (BLOCK / 512));
         header.set(ValueLayout.JAVA_BYTE, 16, (byte) 0xff);
         ADDRS[0] = headerAddr(slots, slot);
         LENS[0] = 16;

@@ -16,11 +16,13 @@ import java.util.Locale;
 /**
  * The net side-by-side: DPDK testpmd's virtio-user front-end (one core) against DPDK's vhost PMD and against
  * jvdpa net, in the same run, for each direction, frame size and ring format. Each back-end gets the other
- * core. Prints a Markdown table of Mpps seen by the front-end, the ratio jvdpa / DPDK, and the bytes jvdpa's
- * data-path threads allocated per packet according to a flight recording of the run ({@link WorkerAllocation}).
+ * core. Each row is measured in rounds, DPDK then jvdpa in each, so that both meet the machine's moods alike.
+ * Prints a Markdown table of Mpps seen by the front-end (median and range over the rounds), the ratio jvdpa / DPDK
+ * of the medians and its range per round, and the bytes jvdpa's data-path threads allocated per packet according
+ * to a flight recording of each run ({@link WorkerAllocation}).
  *
- * <p>Run with {@code scripts/bench-net [seconds] [word...]}: only rows whose description contains every word run
- * (e.g. {@code scripts/bench-net 8 split 64}).
+ * <p>Run with {@code scripts/bench-net [seconds] [--rounds N] [word...]}: only rows whose description contains every
+ * word run (e.g. {@code scripts/bench-net 8 --rounds 5 split 64}).
  */
 public final class NetSideBySide {
     /** What the front-end does, what DPDK's back-end does, and which jvdpa network plays that part. */
@@ -45,7 +47,8 @@ public final class NetSideBySide {
         }
     }
 
-    record Row(Scenario scenario, int frame, boolean packed, double dpdkMpps, double jvdpaMpps,
+    /** One row over its rounds: each round measured DPDK, then jvdpa, one after the other. */
+    record Row(Scenario scenario, int frame, boolean packed, List<Double> dpdkMpps, List<Double> jvdpaMpps,
                double bytesPerPacket) {
         String describe() {
             return describe(scenario, frame, packed);
@@ -54,17 +57,37 @@ public final class NetSideBySide {
         static String describe(Scenario s, int frame, boolean packed) {
             return s.label + " " + s.jvdpaNetwork + " " + frame + " " + (packed ? "packed" : "split");
         }
+
+        /** Each round's jvdpa / DPDK. */
+        List<Double> ratios() {
+            List<Double> r = new ArrayList<>();
+            for (int i = 0; i < dpdkMpps.size(); i++) {
+                r.add(dpdkMpps.get(i) > 0 ? jvdpaMpps.get(i) / dpdkMpps.get(i) : 0);
+            }
+            return r;
+        }
     }
 
-    /** Rate seen by the front-end, and for jvdpa the workers' allocation over the same seconds. */
+    /** Rate seen by the front-end, and for jvdpa the workers' allocation over the same seconds (NaN if unknown). */
     record Measurement(double mpps, double bytesPerPacket) {}
 
     /** The measured window: the front-end's last three one-second statistics blocks. */
     private static final int WINDOW_SECONDS = 3;
 
+    /** {@code [seconds] [--rounds N] [word...]}: seconds per run, rounds per row, words a row's description has. */
     public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 6;
-        List<String> words = args.length > 1 ? List.of(args).subList(1, args.length) : List.of();
+        int seconds = 6;
+        int rounds = 3;
+        List<String> words = new ArrayList<>();
+        for (int i = 0; i < args.length; i++) {
+            if (args[i].equals("--rounds") && i + 1 < args.length) {
+                rounds = Integer.parseInt(args[++i]);
+            } else if (i == 0 && args[i].matches("\\d+")) {
+                seconds = Integer.parseInt(args[i]);
+            } else {
+                words.add(args[i]);
+            }
+        }
         Path dir = Files.createTempDirectory("jvdpa-bench-net");
         List<Row> rows = new ArrayList<>();
         for (Scenario s : Scenario.values()) {
@@ -76,27 +99,54 @@ public final class NetSideBySide {
                     if (!words.stream().allMatch(description::contains)) {
                         continue;
                     }
-                    Measurement dpdk = measure(dir, s, frame, packed, false, seconds);
-                    Measurement jvdpa = measure(dir, s, frame, packed, true, seconds);
-                    Row row = new Row(s, frame, packed, dpdk.mpps(), jvdpa.mpps(), jvdpa.bytesPerPacket());
-                    rows.add(row);
-                    System.err.printf(Locale.ROOT, "%s: DPDK %.2f Mpps, jvdpa %.2f Mpps, %.2f B/packet allocated%n",
-                            description, dpdk.mpps(), jvdpa.mpps(), jvdpa.bytesPerPacket());
+                    List<Double> dpdk = new ArrayList<>();
+                    List<Double> jvdpa = new ArrayList<>();
+                    double allocation = 0;
+                    for (int round = 0; round < rounds; round++) {
+                        Measurement d = measure(dir, s, frame, packed, false, seconds);
+                        Measurement j = measure(dir, s, frame, packed, true, seconds);
+                        dpdk.add(d.mpps());
+                        jvdpa.add(j.mpps());
+                        allocation = Double.isNaN(j.bytesPerPacket()) || Double.isNaN(allocation)
+                                ? Double.NaN : Math.max(allocation, j.bytesPerPacket());
+                        System.err.printf(Locale.ROOT, "%s, round %d: DPDK %.2f Mpps, jvdpa %.2f Mpps, %.2f B/packet "
+                                + "allocated%n", description, round + 1, d.mpps(), j.mpps(), j.bytesPerPacket());
+                    }
+                    rows.add(new Row(s, frame, packed, dpdk, jvdpa, allocation));
                 }
             }
         }
-        System.out.println("| direction | frame | ring | DPDK vhost (Mpps) | jvdpa (Mpps) | jvdpa / DPDK "
-                + "| jvdpa allocation (B/packet, JFR) |");
-        System.out.println("|---|---|---|---|---|---|---|");
+        System.out.println("| direction | frame | ring | DPDK vhost (Mpps), median (min - max) | jvdpa (Mpps), median "
+                + "(min - max) | jvdpa / DPDK, medians | per round | jvdpa allocation (B/packet, JFR, most) |");
+        System.out.println("|---|---|---|---|---|---|---|---|");
         for (Row r : rows) {
-            System.out.printf(Locale.ROOT, "| %s | %d B | %s | %.2f | %.2f | %.2f | %.2f |%n", r.scenario.label,
-                    r.frame, r.packed ? "packed" : "split", r.dpdkMpps, r.jvdpaMpps,
-                    r.dpdkMpps > 0 ? r.jvdpaMpps / r.dpdkMpps : 0, r.bytesPerPacket);
+            double dpdk = median(r.dpdkMpps());
+            double jvdpa = median(r.jvdpaMpps());
+            System.out.printf(Locale.ROOT, "| %s | %d B | %s | %s | %s | %.2f | %s | %s |%n", r.scenario.label,
+                    r.frame, r.packed ? "packed" : "split", spread(r.dpdkMpps()), spread(r.jvdpaMpps()),
+                    dpdk > 0 ? jvdpa / dpdk : 0, range(r.ratios()),
+                    Double.isNaN(r.bytesPerPacket()) ? "n/a" : String.format(Locale.ROOT, "%.2f", r.bytesPerPacket()));
         }
         Files.deleteIfExists(dir.resolve("jvdpa.sock"));
         Files.deleteIfExists(dir.resolve("dpdk.sock"));
         Files.deleteIfExists(dir.resolve("jvdpa.jfr"));
         Files.deleteIfExists(dir);
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = values.stream().sorted().toList();
+        int n = sorted.size();
+        return n == 0 ? 0 : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    private static String spread(List<Double> values) {
+        return String.format(Locale.ROOT, "%.2f (%s)", median(values), range(values));
+    }
+
+    private static String range(List<Double> values) {
+        double min = values.stream().mapToDouble(Double::doubleValue).min().orElse(0);
+        double max = values.stream().mapToDouble(Double::doubleValue).max().orElse(0);
+        return String.format(Locale.ROOT, "%.2f - %.2f", min, max);
     }
 
     /** Mpps as the front-end sees it, averaged over the last stats blocks of a run of {@code seconds}. */
@@ -149,7 +199,15 @@ public final class NetSideBySide {
         if (!jvdpa) {
             return new Measurement(mpps, Double.NaN);
         }
-        WorkerAllocation allocation = WorkerAllocation.read(recording, end, Duration.ofSeconds(WINDOW_SECONDS + 1));
+        WorkerAllocation allocation;
+        try {
+            allocation = WorkerAllocation.read(recording, end, Duration.ofSeconds(WINDOW_SECONDS + 1));
+        } catch (IOException e) {
+            // A recording that jvdpa did not write out (it stopped too slowly and was killed) costs one figure, not
+            // the run.
+            System.err.println(Row.describe(s, frame, packed) + ": no allocation figure: " + e.getMessage());
+            return new Measurement(mpps, Double.NaN);
+        }
         double perPacket = mpps > 0 ? allocation.bytesPerSecond() / (mpps * 1e6) : Double.NaN;
         if (!allocation.sites().isEmpty()) {
             System.err.println(Row.describe(s, frame, packed) + ": allocation sampled on the workers (bytes, JFR "
