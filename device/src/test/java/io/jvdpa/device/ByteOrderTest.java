@@ -14,9 +14,11 @@ import io.jvdpa.vhostuser.ProtocolFeature;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.slf4j.LoggerFactory;
@@ -114,6 +116,7 @@ class ByteOrderTest {
      * that handles SET_VRING_ENDIAN serves: waiting there for the ack would hold both sides.
      */
     @Test
+    @Timeout(value = 30, unit = TimeUnit.SECONDS)
     void aNewDeviceOrderAsksTheFrontEndOnceToReadTheConfigAgain() throws Exception {
         UnixSocket[] pair = UnixSocket.pair();
         try (EchoFixture echo = new EchoFixture(new EchoDevice(false, 2), DeviceProfile.DEFAULT);
