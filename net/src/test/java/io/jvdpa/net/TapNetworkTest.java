@@ -102,7 +102,7 @@ class TapNetworkTest {
     /**
      * UFO through the TAP: a driver that acked HOST_UFO sends a UDP datagram longer than the MTU in one frame, its
      * header saying GSO_UDP with the checksum left partial; jvdpa hands it to the kernel with that GSO type, and a
-     * host socket receives the whole datagram, checksum accepted. (The other way, GUEST_UFO, the kernel has sent
+     * host socket receives the whole datagram. (The other way, GUEST_UFO, the kernel has sent
      * nothing since Linux 4.14, which took UFO out of its stack and only accepts such frames from a TAP.)
      */
     @ParameterizedTest(name = "{0} {1}")

@@ -16,7 +16,8 @@ import java.util.Locale;
 /**
  * The net side-by-side: DPDK testpmd's virtio-user front-end (one core) against DPDK's vhost PMD and against
  * jvdpa net, in the same run, for each direction, frame size and ring format. Each back-end gets the other
- * core. Each row is measured in rounds, DPDK then jvdpa in each, so that both meet the machine's moods alike.
+ * core. Each row is measured in rounds, both back-ends in each (who goes first alternates), so that both meet the
+ * machine's moods alike.
  * Prints a Markdown table of Mpps seen by the front-end (median and range over the rounds), the ratio jvdpa / DPDK
  * of the medians and its range per round, and the bytes jvdpa's data-path threads allocated per packet according
  * to a flight recording of each run ({@link WorkerAllocation}).
@@ -47,7 +48,7 @@ public final class NetSideBySide {
         }
     }
 
-    /** One row over its rounds: each round measured DPDK, then jvdpa, one after the other. */
+    /** One row over its rounds: each round measured both back-ends, one after the other. */
     record Row(Scenario scenario, int frame, boolean packed, List<Double> dpdkMpps, List<Double> jvdpaMpps,
                double bytesPerPacket) {
         String describe() {
@@ -80,10 +81,16 @@ public final class NetSideBySide {
         int rounds = 3;
         List<String> words = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
-            if (args[i].equals("--rounds") && i + 1 < args.length) {
+            if (args[i].equals("--rounds")) {
+                if (i + 1 == args.length || !args[i + 1].matches("[1-9]\\d*")) {
+                    throw new IllegalArgumentException("--rounds takes a number of rounds, 1 or more");
+                }
                 rounds = Integer.parseInt(args[++i]);
-            } else if (i == 0 && args[i].matches("\\d+")) {
+            } else if (i == 0 && args[i].matches("[1-9]\\d*")) {
                 seconds = Integer.parseInt(args[i]);
+            } else if (args[i].startsWith("-")) {
+                throw new IllegalArgumentException("unknown option " + args[i]
+                        + " (usage: [seconds] [--rounds N] [word...])");
             } else {
                 words.add(args[i]);
             }
@@ -101,20 +108,29 @@ public final class NetSideBySide {
                     }
                     List<Double> dpdk = new ArrayList<>();
                     List<Double> jvdpa = new ArrayList<>();
-                    double allocation = 0;
+                    double allocation = Double.NaN;
                     for (int round = 0; round < rounds; round++) {
-                        Measurement d = measure(dir, s, frame, packed, false, seconds);
-                        Measurement j = measure(dir, s, frame, packed, true, seconds);
+                        // Who goes first alternates, so that neither back-end always meets the machine first.
+                        boolean jvdpaFirst = round % 2 == 1;
+                        Measurement first = measure(dir, s, frame, packed, jvdpaFirst, seconds);
+                        Measurement second = measure(dir, s, frame, packed, !jvdpaFirst, seconds);
+                        Measurement d = jvdpaFirst ? second : first;
+                        Measurement j = jvdpaFirst ? first : second;
                         dpdk.add(d.mpps());
                         jvdpa.add(j.mpps());
-                        allocation = Double.isNaN(j.bytesPerPacket()) || Double.isNaN(allocation)
-                                ? Double.NaN : Math.max(allocation, j.bytesPerPacket());
+                        if (!Double.isNaN(j.bytesPerPacket())) {
+                            allocation = Double.isNaN(allocation) ? j.bytesPerPacket()
+                                    : Math.max(allocation, j.bytesPerPacket());
+                        }
                         System.err.printf(Locale.ROOT, "%s, round %d: DPDK %.2f Mpps, jvdpa %.2f Mpps, %.2f B/packet "
                                 + "allocated%n", description, round + 1, d.mpps(), j.mpps(), j.bytesPerPacket());
                     }
                     rows.add(new Row(s, frame, packed, dpdk, jvdpa, allocation));
                 }
             }
+        }
+        if (rows.isEmpty()) {
+            throw new IllegalArgumentException("no row's description has every word of " + words);
         }
         System.out.println("| direction | frame | ring | DPDK vhost (Mpps), median (min - max) | jvdpa (Mpps), median "
                 + "(min - max) | jvdpa / DPDK, medians | per round | jvdpa allocation (B/packet, JFR, most) |");
