@@ -132,21 +132,15 @@ public final class BlkSideBySide {
                     for (int round = 0; round < rounds; round++) {
                         ratios[round] = mine[round] / iops[Kind.MODERN.ordinal()][round];
                     }
+                    Stats own = Stats.of(mine);
+                    Stats ratio = Stats.of(ratios);
                     table.append(String.format(Locale.ROOT, "| 4 KiB random %s | %d | %s | %.0f (%.0f - %.0f) | %.3f "
-                                    + "(%.3f - %.3f) |%n", type == IN ? "read" : "write", depth, k.label, median(mine),
-                            Arrays.stream(mine).min().orElse(0), Arrays.stream(mine).max().orElse(0), median(ratios),
-                            Arrays.stream(ratios).min().orElse(0), Arrays.stream(ratios).max().orElse(0)));
+                                    + "(%.3f - %.3f) |%n", type == IN ? "read" : "write", depth, k.label, own.median(),
+                            own.min(), own.max(), ratio.median(), ratio.min(), ratio.max()));
                 }
             }
         }
         return table.toString();
-    }
-
-    private static double median(double[] values) {
-        double[] sorted = values.clone();
-        Arrays.sort(sorted);
-        int n = sorted.length;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
     private static Result measureJvdpa(Path dir, Path image, int type, int depth, int seconds, Kind kind)

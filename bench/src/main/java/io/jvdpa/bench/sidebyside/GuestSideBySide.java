@@ -605,23 +605,6 @@ public final class GuestSideBySide {
 
     // ---- the report
 
-    record Stats(double median, double min, double max, int n) {
-        static Stats of(double[] values) {
-            double[] v = Arrays.stream(values).filter(x -> !Double.isNaN(x)).sorted().toArray();
-            if (v.length == 0) {
-                return new Stats(Double.NaN, Double.NaN, Double.NaN, 0);
-            }
-            int m = v.length / 2;
-            double median = v.length % 2 == 1 ? v[m] : (v[m - 1] + v[m]) / 2;
-            return new Stats(median, v[0], v[v.length - 1], v.length);
-        }
-
-        /** The spread as a share of the median: (max - min) / median. */
-        double relativeSpread() {
-            return (max - min) / median;
-        }
-    }
-
     private String report(String built, String loadBefore, String loadAfter, Duration took) {
         StringBuilder t = new StringBuilder();
         t.append("| workload | guest | median (min - max) | ratio to modern: median (per-round min - max) | within 5% |\n");
@@ -647,14 +630,14 @@ public final class GuestSideBySide {
                 }
                 double[] mine = samples.get(k).get(w);
                 Stats s = Stats.of(mine);
-                String value = s.n == 0 ? "no sample" : String.format(Locale.ROOT, "%s %s (%s - %s)%s",
-                        num(s.median), w.unit, num(s.min), num(s.max), s.n < rounds ? ", " + s.n + " of " + rounds + " rounds" : "");
+                String value = s.n() == 0 ? "no sample" : String.format(Locale.ROOT, "%s %s (%s - %s)%s",
+                        num(s.median()), w.unit, num(s.min()), num(s.max()), s.n() < rounds ? ", " + s.n() + " of " + rounds + " rounds" : "");
                 String ratio;
                 String verdict;
                 if (k == k.baseline()) {
                     ratio = "1 (the baseline)";
                     verdict = "";
-                    if (s.n > 1) {
+                    if (s.n() > 1) {
                         widestBaseline = Math.max(widestBaseline, s.relativeSpread());
                         baselineSpreads.add(String.format(Locale.ROOT, "%s%s %s %.0f%%", k.reference ? "reference " : "",
                                 k.arch == GuestArch.S390X ? "s390x" : "x86", w.shortName,
@@ -667,11 +650,11 @@ public final class GuestSideBySide {
                         perRound[r] = mine[r] / base[r];
                     }
                     Stats q = Stats.of(perRound);
-                    if (q.n == 0) {
+                    if (q.n() == 0) {
                         ratio = "no pair of samples";
                         verdict = "unknown";
                     } else {
-                        ratio = String.format(Locale.ROOT, "%.3f (%.3f - %.3f)", q.median, q.min, q.max);
+                        ratio = String.format(Locale.ROOT, "%.3f (%.3f - %.3f)", q.median(), q.min(), q.max());
                         verdict = k.reference ? "(reference: no jvdpa in the path)" : verdict(q);
                     }
                 }
@@ -684,10 +667,10 @@ public final class GuestSideBySide {
                 + "built from %s; MB = 10^6 bytes. Machine: %s, %d CPUs, %s; load average %s at the start, %s at the "
                 + "end. Run took %d min.%n", rounds, LocalDate.now(), built, cpuModel(),
                 Runtime.getRuntime().availableProcessors(), qemuVersion(), loadBefore, loadAfter, took.toMinutes()));
-        Stats load = Stats.of(loads.stream().mapToDouble(Double::doubleValue).toArray());
-        if (load.n > 0) {
+        Stats load = Stats.of(loads);
+        if (load.n() > 0) {
             t.append(String.format(Locale.ROOT, "1-minute load average at the measurements: median %.1f, %.1f - %.1f.%n",
-                    load.median, load.min, load.max));
+                    load.median(), load.min(), load.max()));
         }
         t.append('\n');
         t.append("Negotiated, as the guests saw it: ");
@@ -731,14 +714,14 @@ public final class GuestSideBySide {
      * than 5% slower than modern in the same round; otherwise the rounds disagree and the spread is reported instead.
      */
     private static String verdict(Stats perRound) {
-        if (perRound.median >= TARGET) {
-            return perRound.min >= TARGET ? "yes" : "yes (median; some rounds below 0.95)";
+        if (perRound.median() >= TARGET) {
+            return perRound.min() >= TARGET ? "yes" : "yes (median; some rounds below 0.95)";
         }
-        if (perRound.max < TARGET && perRound.n >= 3) {
+        if (perRound.max() < TARGET && perRound.n() >= 3) {
             return "**no**: slower in every round";
         }
         return "not resolved: below 0.95 at the median, rounds range " + String.format(Locale.ROOT, "%.2f - %.2f",
-                perRound.min, perRound.max);
+                perRound.min(), perRound.max());
     }
 
     private static String num(double v) {

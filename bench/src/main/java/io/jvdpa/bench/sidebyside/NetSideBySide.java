@@ -136,11 +136,12 @@ public final class NetSideBySide {
                 + "(min - max) | jvdpa / DPDK, medians | per round | jvdpa allocation (B/packet, JFR, most) |");
         System.out.println("|---|---|---|---|---|---|---|---|");
         for (Row r : rows) {
-            double dpdk = median(r.dpdkMpps());
-            double jvdpa = median(r.jvdpaMpps());
-            System.out.printf(Locale.ROOT, "| %s | %d B | %s | %s | %s | %.2f | %s | %s |%n", r.scenario.label,
-                    r.frame, r.packed ? "packed" : "split", spread(r.dpdkMpps()), spread(r.jvdpaMpps()),
-                    dpdk > 0 ? jvdpa / dpdk : 0, range(r.ratios()),
+            double dpdk = Stats.of(r.dpdkMpps()).median();
+            double jvdpa = Stats.of(r.jvdpaMpps()).median();
+            Stats ratios = Stats.of(r.ratios());
+            System.out.printf(Locale.ROOT, "| %s | %d B | %s | %s | %s | %.2f | %.2f - %.2f | %s |%n",
+                    r.scenario.label, r.frame, r.packed ? "packed" : "split", spread(r.dpdkMpps()),
+                    spread(r.jvdpaMpps()), dpdk > 0 ? jvdpa / dpdk : 0, ratios.min(), ratios.max(),
                     Double.isNaN(r.bytesPerPacket()) ? "n/a" : String.format(Locale.ROOT, "%.2f", r.bytesPerPacket()));
         }
         Files.deleteIfExists(dir.resolve("jvdpa.sock"));
@@ -149,20 +150,10 @@ public final class NetSideBySide {
         Files.deleteIfExists(dir);
     }
 
-    static double median(List<Double> values) {
-        List<Double> sorted = values.stream().sorted().toList();
-        int n = sorted.size();
-        return n == 0 ? 0 : n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
-    }
-
+    /** "median (min - max)" of the rounds. */
     private static String spread(List<Double> values) {
-        return String.format(Locale.ROOT, "%.2f (%s)", median(values), range(values));
-    }
-
-    private static String range(List<Double> values) {
-        double min = values.stream().mapToDouble(Double::doubleValue).min().orElse(0);
-        double max = values.stream().mapToDouble(Double::doubleValue).max().orElse(0);
-        return String.format(Locale.ROOT, "%.2f - %.2f", min, max);
+        Stats st = Stats.of(values);
+        return String.format(Locale.ROOT, "%.2f (%.2f - %.2f)", st.median(), st.min(), st.max());
     }
 
     /** Mpps as the front-end sees it, averaged over the last stats blocks of a run of {@code seconds}. */
