@@ -115,8 +115,8 @@ public final class BlkSideBySide {
                 + "| ratio to modern split, median (per-round min - max) |\n|---|---|---|---|---|\n");
         for (int type : new int[] {IN, OUT}) {
             for (int depth : new int[] {1, 32, 128}) {
-                double[][] iops = new double[Kind.values().length][rounds];
                 Kind[] kinds = Kind.values();
+                double[][] iops = new double[kinds.length][rounds];
                 for (int round = 0; round < rounds; round++) {
                     // The kind that goes first moves on by one each round, so that none always meets the machine first.
                     for (int i = 0; i < kinds.length; i++) {
@@ -126,7 +126,7 @@ public final class BlkSideBySide {
                                 type == IN ? "read" : "write", depth, k.label, round + 1, iops[k.ordinal()][round]);
                     }
                 }
-                for (Kind k : Kind.values()) {
+                for (Kind k : kinds) {
                     double[] mine = iops[k.ordinal()];
                     double[] ratios = new double[rounds];
                     for (int round = 0; round < rounds; round++) {
@@ -170,7 +170,6 @@ public final class BlkSideBySide {
                 throw new IllegalStateException(kind.label + ": the back-end did not offer CROSS_ENDIAN");
             }
             DriverRing ring = s.setUpRing(0, QUEUE_SIZE, kind.order);
-            Endianness order = kind.order;
             s.driverOk();
             long slots = s.ram().allocate((long) depth * 2 * BLOCK, BLOCK);
             long[] started = new long[depth];
@@ -180,7 +179,7 @@ public final class BlkSideBySide {
             SplittableRandom random = new SplittableRandom(42);
             long blocks = IMAGE_SIZE / BLOCK;
             for (int slot = 0; slot < depth; slot++) {
-                submit(s, ring, slots, slot, type, random.nextLong(blocks), started, order);
+                submit(s, ring, slots, slot, type, random.nextLong(blocks), started, kind.order);
             }
             ring.publishAndKick();
             UsedBuffer used = new UsedBuffer();
@@ -210,7 +209,7 @@ public final class BlkSideBySide {
                             latencies[samples++] = done - started[slot];
                         }
                     }
-                    submit(s, ring, slots, slot, type, random.nextLong(blocks), started, order);
+                    submit(s, ring, slots, slot, type, random.nextLong(blocks), started, kind.order);
                 }
                 if (any) {
                     ring.publishAndKick();

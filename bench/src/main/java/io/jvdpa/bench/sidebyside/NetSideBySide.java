@@ -130,6 +130,7 @@ public final class NetSideBySide {
             }
         }
         if (rows.isEmpty()) {
+            Files.delete(dir);
             throw new IllegalArgumentException("no row's description has every word of " + words);
         }
         System.out.println("| direction | frame | ring | DPDK vhost (Mpps), median (min - max) | jvdpa (Mpps), median "
