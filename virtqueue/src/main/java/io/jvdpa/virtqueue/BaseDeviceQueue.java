@@ -21,6 +21,21 @@ abstract sealed class BaseDeviceQueue implements DeviceQueue permits SplitDevice
     long logAddr;
     volatile GuestMemory memory;
     DirtyLog log;
+    /**
+     * The log the chains popped here write through: the queue's log as it is at the write, not as it was at the
+     * pop. A receive buffer may wait, popped, until a frame arrives, and logging may have started meanwhile.
+     */
+    final DirtyLog chainLog = new DirtyLog() {
+        @Override
+        public void mark(long guestPhysAddr, long length) {
+            log.mark(guestPhysAddr, length);
+        }
+
+        @Override
+        public boolean enabled() {
+            return log.enabled();
+        }
+    };
     private volatile boolean broken;
     private volatile String brokenReason;
     private Runnable brokenListener;

@@ -119,7 +119,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
             if (readAheadLeft <= 0) {
                 readAhead();
             }
-            chain.begin(log);
+            chain.begin(chainLog);
             GuestMemory mem = memory;
             boolean wrap = availWrap;
             int count = 0;
@@ -226,7 +226,7 @@ public final class PackedDeviceQueue extends BaseDeviceQueue {
             }
             final Endianness o = order;
             GuestMemory mem = memory;
-            chain.begin(log);
+            chain.begin(chainLog);
             int id = 0;
             for (int k = 0; k < count; k++) {
                 long off = (long) Desc.SIZE * k;

@@ -111,7 +111,7 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
                 throw new RingViolation("avail ring entry %d names descriptor %d, queue size is %d (VIRTIO 1.2 §2.7.6, §2.7.13.2)"
                         .formatted(next, head, size));
             }
-            chain.begin(log);
+            chain.begin(chainLog);
             walk(chain, head, memory);
             chain.finish(head, 1);
             nextAvail = (next + 1) & 0xFFFF;
@@ -143,7 +143,7 @@ public final class SplitDeviceQueue extends BaseDeviceQueue {
                 throw new RingViolation("in-flight buffer %d to take again is outside the queue of %d descriptors (VIRTIO 1.2 §2.7.6)"
                         .formatted(headId, size));
             }
-            chain.begin(log);
+            chain.begin(chainLog);
             walk(chain, headId, memory);
             chain.finish(headId, 1);
             inFlight++;

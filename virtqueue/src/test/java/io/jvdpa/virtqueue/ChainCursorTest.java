@@ -150,4 +150,50 @@ class ChainCursorTest {
                     new Mark(deviceEvent + PackedRing.EVENT_FLAGS, 2), new Mark(deviceEvent + PackedRing.EVENT_OFF_WRAP, 2));
         }
     }
+
+    @Test
+    void aBufferPoppedBeforeLoggingStartedIsLoggedWhenWrittenAfter() {
+        for (VirtqueueFeatures f : List.of(VirtqueueFeatures.split(8, Endianness.LITTLE),
+                VirtqueueFeatures.packed(8, Endianness.BIG))) {
+            List<Mark> marks = new ArrayList<>();
+            DirtyLog log = new DirtyLog() {
+                @Override
+                public void mark(long gpa, long len) {
+                    marks.add(new Mark(gpa, len));
+                }
+
+                @Override
+                public boolean enabled() {
+                    return true;
+                }
+            };
+            try (GuestFixture g = new GuestFixture(f, false)) {
+                DriverQueue driver = g.driver(RingState.initial());
+                DeviceQueue device = g.device(RingState.initial());
+                long waiting = g.allocate(16);
+                long later = g.allocate(16);
+                driver.post1(waiting, 16, true, 1);
+                driver.post1(later, 16, true, 2);
+                driver.publish();
+                DescriptorChain held = new DescriptorChain();
+                assertThat(device.pop(held)).isTrue();
+                held.writer().write(new byte[2], 0, 2);
+                assertThat(marks).isEmpty();
+
+                // Migration starts while the first buffer waits for the rest of a frame.
+                device.setDirtyLog(log);
+                held.writer().write(new byte[3], 0, 3);
+                DescriptorChain next = new DescriptorChain();
+                assertThat(device.pop(next)).isTrue();
+                next.writer().write(new byte[4], 0, 4);
+                assertThat(marks).as(f.toString()).containsExactly(new Mark(waiting + 2, 3), new Mark(later, 4));
+
+                // And a buffer written after logging stopped is not logged.
+                marks.clear();
+                device.setDirtyLog(DirtyLog.NONE);
+                next.writer().write(new byte[4], 0, 4);
+                assertThat(marks).isEmpty();
+            }
+        }
+    }
 }
