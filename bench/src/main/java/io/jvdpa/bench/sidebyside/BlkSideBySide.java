@@ -63,11 +63,15 @@ public final class BlkSideBySide {
     }
 
     public static void main(String[] args) throws Exception {
-        int seconds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
-        if (seconds < 1 || rounds < 1) {
-            throw new IllegalArgumentException("usage: [seconds] [rounds], both 1 or more");
+        Usage.run("scripts/bench-blk", "[seconds] [rounds]", args, BlkSideBySide::measure);
+    }
+
+    private static void measure(String[] args) throws Exception {
+        if (args.length > 2) {
+            throw new Usage.Refused("at most two arguments, not " + args.length);
         }
+        int seconds = args.length > 0 ? Usage.count(args[0], "seconds") : 5;
+        int rounds = args.length > 1 ? Usage.count(args[1], "rounds") : 3;
         Path dir = Files.createTempDirectory(Path.of("/dev/shm"), "jvdpa-bench-blk");
         Path image = dir.resolve("disk.img");
         try (RandomAccessFile f = new RandomAccessFile(image.toFile(), "rw")) {

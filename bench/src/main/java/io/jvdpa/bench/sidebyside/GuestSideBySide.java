@@ -238,10 +238,14 @@ public final class GuestSideBySide {
     }
 
     public static void main(String[] args) throws Exception {
-        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 5;
-        if (rounds < 1) {
-            throw new IllegalArgumentException("rounds must be at least 1: " + rounds);
+        Usage.run("scripts/bench-guest", "[rounds]", args, GuestSideBySide::measure);
+    }
+
+    private static void measure(String[] args) throws Exception {
+        if (args.length > 1) {
+            throw new Usage.Refused("at most one argument, not " + args.length);
         }
+        int rounds = args.length > 0 ? Usage.count(args[0], "rounds") : 5;
         long begin = System.nanoTime();
         String loadBefore = loadAverage();
         String built = sourceVersion();

@@ -10,8 +10,10 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.stream.Stream;
 
 /**
  * The net side-by-side: DPDK testpmd's virtio-user front-end (one core) against DPDK's vhost PMD and against
@@ -69,6 +71,17 @@ public final class NetSideBySide {
         }
     }
 
+    /** The frame sizes of a scenario's rows: jvdpa's source network makes 64-byte frames only. */
+    private static int[] frames(Scenario s) {
+        return s == Scenario.BACKEND_TO_GUEST ? new int[] {64} : new int[] {64, 1500};
+    }
+
+    /** The descriptions of a scenario's rows. */
+    private static Stream<String> rowsOf(Scenario s) {
+        return Arrays.stream(frames(s)).boxed()
+                .flatMap(f -> Stream.of(Row.describe(s, f, false), Row.describe(s, f, true)));
+    }
+
     /** Rate seen by the front-end, and for jvdpa the workers' allocation over the same seconds (NaN if unknown). */
     record Measurement(double mpps, double bytesPerPacket) {}
 
@@ -77,30 +90,36 @@ public final class NetSideBySide {
 
     /** {@code [seconds] [--rounds N] [word...]}: seconds per run, rounds per row, words a row's description has. */
     public static void main(String[] args) throws Exception {
+        Usage.run("scripts/bench-net", "[seconds] [--rounds N] [word...]", args, NetSideBySide::measureRows);
+    }
+
+    private static void measureRows(String[] args) throws Exception {
         int seconds = 6;
         int rounds = 3;
         List<String> words = new ArrayList<>();
         for (int i = 0; i < args.length; i++) {
             if (args[i].equals("--rounds")) {
-                if (i + 1 == args.length || !args[i + 1].matches("[1-9]\\d*")) {
-                    throw new IllegalArgumentException("--rounds takes a number of rounds, 1 or more");
+                if (i + 1 == args.length) {
+                    throw new Usage.Refused("--rounds takes a number of rounds");
                 }
-                rounds = Integer.parseInt(args[++i]);
-            } else if (i == 0 && args[i].matches("[1-9]\\d*")) {
-                seconds = Integer.parseInt(args[i]);
+                rounds = Usage.count(args[++i], "--rounds");
+            } else if (i == 0 && args[i].matches("\\d+")) {
+                seconds = Usage.count(args[i], "seconds");
             } else if (args[i].startsWith("-")) {
-                throw new IllegalArgumentException("unknown option " + args[i]
-                        + " (usage: [seconds] [--rounds N] [word...])");
+                throw new Usage.Refused("unknown option " + args[i]);
             } else {
                 words.add(args[i]);
             }
         }
+        if (Arrays.stream(Scenario.values()).noneMatch(s -> rowsOf(s).anyMatch(
+                d -> words.stream().allMatch(d::contains)))) {
+            throw new Usage.Refused("no row's description has every word of " + words + "; the rows are "
+                    + Arrays.stream(Scenario.values()).flatMap(NetSideBySide::rowsOf).toList());
+        }
         Path dir = Files.createTempDirectory("jvdpa-bench-net");
         List<Row> rows = new ArrayList<>();
         for (Scenario s : Scenario.values()) {
-            // jvdpa's source network makes 64-byte frames only.
-            int[] frames = s == Scenario.BACKEND_TO_GUEST ? new int[] {64} : new int[] {64, 1500};
-            for (int frame : frames) {
+            for (int frame : frames(s)) {
                 for (boolean packed : new boolean[] {false, true}) {
                     String description = Row.describe(s, frame, packed);
                     if (!words.stream().allMatch(description::contains)) {
@@ -128,10 +147,6 @@ public final class NetSideBySide {
                     rows.add(new Row(s, frame, packed, dpdk, jvdpa, allocation));
                 }
             }
-        }
-        if (rows.isEmpty()) {
-            Files.delete(dir);
-            throw new IllegalArgumentException("no row's description has every word of " + words);
         }
         System.out.println("| direction | frame | ring | DPDK vhost (Mpps), median (min - max) | jvdpa (Mpps), median "
                 + "(min - max) | jvdpa / DPDK, medians | per round | jvdpa allocation (B/packet, JFR, most) |");
