@@ -23,14 +23,16 @@ public final class DeviceRunner implements AutoCloseable {
 
     /** {@code options} must have passed {@link DeviceOptions#validate()}. */
     public DeviceRunner(String name, VirtioDevice device, DeviceOptions options) {
-        this.workers = new Worker[options.workers];
-        try {
-            for (int i = 0; i < workers.length; i++) {
-                workers[i] = new Worker(name + "-worker-" + i, options.poll);
+        int[] cpus = options.workerCpus();
+        this.workers = new Worker[cpus.length];
+        for (int i = 0; i < workers.length; i++) {
+            try {
+                workers[i] = new Worker(name + "-worker-" + i, options.poll, cpus[i]);
+            } catch (LinuxException e) {
+                close();
+                throw new StartException("cannot start worker " + i
+                        + (cpus[i] == Worker.ANY_CPU ? "" : " on CPU " + cpus[i]) + ": " + e.getMessage(), e);
             }
-        } catch (LinuxException e) {
-            close();
-            throw new StartException("cannot start worker threads: " + e.getMessage(), e);
         }
         this.backend = new DeviceBackend(name, device, options.profile(), workers);
         try {
@@ -41,9 +43,10 @@ public final class DeviceRunner implements AutoCloseable {
             closeWorkers();
             throw new StartException("cannot listen on " + options.socketPath + ": " + e.getMessage(), e);
         }
-        LOG.info("{}: {} device {} on {} ({} mode); profile: {}", name, device.type(),
+        LOG.info("{}: {} device {} on {} ({} mode{}); profile: {}", name, device.type(),
                 options.client ? "connecting to" : "listening", options.socketPath,
-                options.poll ? "poll" : "event", backend.profile().statement(backend.queueCount()));
+                options.poll ? "poll" : "event", options.workerCpus == null ? "" : ", workers on CPUs " + options.workerCpus,
+                backend.profile().statement(backend.queueCount()));
     }
 
     public DeviceBackend backend() {

@@ -50,7 +50,10 @@ class NetCommandTest {
         "--network     | tap:        | needs a name",
         "--ip          | 10.0.2/24   | --ip: '10.0.2/24' is not an IPv4 address",
         "--packed      | maybe       | --packed takes on or off",
-        "--workers     | 0           | --workers 0"})
+        "--workers     | 0           | --workers 0",
+        "--worker-cpus | 0,1         | lists more CPUs than --workers 1: give one CPU per worker",
+        "--worker-cpus | two         | --worker-cpus 'two' is not a CPU list like 2,3 or 2-3",
+        "--worker-cpus | 3-1         | --worker-cpus: '3-1' is not a range of CPUs"})
     void badFlagsAreUsageErrorsNamingTheFlag(String flag, String value, String message) {
         Run r = run("net", "--socket-path", "/tmp/jvdpa-never-created.sock", flag, value);
         assertThat(r.exit()).as(r.err()).isEqualTo(Main.EXIT_USAGE);
@@ -64,6 +67,14 @@ class NetCommandTest {
         Run r = run("net", "--socket-path", "/tmp/jvdpa-never-created.sock", "--network", "tap:lo");
         assertThat(r.exit()).as(r.err()).isEqualTo(Main.EXIT_START);
         assertThat(r.err()).contains("cannot open network tap:lo");
+        assertThat(Path.of("/tmp/jvdpa-never-created.sock")).doesNotExist();
+    }
+
+    @Test
+    void aWorkerCpuTheKernelRefusesIsAStartFailure() {
+        Run r = run("net", "--socket-path", "/tmp/jvdpa-never-created.sock", "--workers", "2", "--worker-cpus", "0,1023");
+        assertThat(r.exit()).as(r.err()).isEqualTo(Main.EXIT_START);
+        assertThat(r.err()).contains("cannot start worker 1 on CPU 1023: sched_setaffinity");
         assertThat(Path.of("/tmp/jvdpa-never-created.sock")).doesNotExist();
     }
 

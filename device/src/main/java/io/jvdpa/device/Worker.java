@@ -1,11 +1,13 @@
 package io.jvdpa.device;
 
+import io.jvdpa.sys.CpuAffinity;
 import io.jvdpa.sys.Epoll;
 import io.jvdpa.sys.EventFd;
 import io.jvdpa.sys.LinuxException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -29,6 +31,8 @@ public final class Worker implements AutoCloseable {
      * epoll_wait per turn would cost more than the ring check itself.
      */
     private static final int EPOLL_EVERY = 16;
+    /** No CPU of its own: the scheduler places the thread. */
+    public static final int ANY_CPU = -1;
 
     /** Something the worker runs when its fd is readable, or on every turn in poll mode. */
     public interface Handler {
@@ -45,13 +49,44 @@ public final class Worker implements AutoCloseable {
     private final Thread thread;
     private volatile boolean closed;
 
+    /** A worker the scheduler places. */
     public Worker(String name, boolean poll) throws LinuxException {
+        this(name, poll, ANY_CPU);
+    }
+
+    /**
+     * A worker whose thread runs on {@code cpu} alone ({@link #ANY_CPU}: wherever the scheduler puts it). Fails
+     * when the CPU cannot be had, before any queue is placed on it.
+     */
+    public Worker(String name, boolean poll, int cpu) throws LinuxException {
         this.name = name;
         this.poll = poll;
         this.epoll = Epoll.create(64);
         this.wake = EventFd.create();
         epoll.add(wake.fd(), Epoll.EPOLLIN, WAKE_TOKEN);
-        this.thread = Thread.ofPlatform().name(name).daemon().start(this::loop);
+        CompletableFuture<Void> placed = new CompletableFuture<>();
+        this.thread = Thread.ofPlatform().name(name).daemon().start(() -> {
+            if (cpu != ANY_CPU) {
+                try {
+                    CpuAffinity.pinCurrentThread(cpu);
+                } catch (LinuxException | RuntimeException e) {
+                    placed.completeExceptionally(e);
+                    return;
+                }
+            }
+            placed.complete(null);
+            loop();
+        });
+        try {
+            placed.join();
+        } catch (CompletionException e) {
+            epoll.close();
+            wake.close();
+            if (e.getCause() instanceof LinuxException le) {
+                throw le;
+            }
+            throw (RuntimeException) e.getCause();
+        }
     }
 
     public boolean pollMode() {

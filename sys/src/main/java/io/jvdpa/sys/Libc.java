@@ -125,6 +125,10 @@ final class Libc {
     private static final MethodHandle CHMOD = withErrno("chmod", fn(JAVA_INT, ADDRESS, JAVA_INT));
     private static final MethodHandle UNLINK = withErrno("unlink", fn(JAVA_INT, ADDRESS));
     private static final MethodHandle MEMFD_CREATE = withErrno("memfd_create", fn(JAVA_INT, ADDRESS, JAVA_INT));
+    private static final MethodHandle SCHED_SETAFFINITY =
+            withErrno("sched_setaffinity", fn(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
+    private static final MethodHandle SCHED_GETAFFINITY =
+            withErrno("sched_getaffinity", fn(JAVA_INT, JAVA_INT, JAVA_LONG, ADDRESS));
     private static final MethodHandle MMAP =
             withErrno("mmap", fn(ADDRESS, ADDRESS, JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_INT, JAVA_LONG));
     private static final MethodHandle MUNMAP = withErrno("munmap", fn(JAVA_INT, ADDRESS, JAVA_LONG));
@@ -239,6 +243,15 @@ final class Libc {
 
     static int memfdCreate(MemorySegment name, int flags) {
         try { return (int) MEMFD_CREATE.invokeExact(capture(), name, flags); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    /** pid 0: the calling thread. */
+    static int schedSetaffinity(int pid, long maskSize, MemorySegment mask) {
+        try { return (int) SCHED_SETAFFINITY.invokeExact(capture(), pid, maskSize, mask); } catch (Throwable t) { throw rethrow(t); }
+    }
+
+    static int schedGetaffinity(int pid, long maskSize, MemorySegment mask) {
+        try { return (int) SCHED_GETAFFINITY.invokeExact(capture(), pid, maskSize, mask); } catch (Throwable t) { throw rethrow(t); }
     }
 
     /** Returns the mapped address, or -1 (MAP_FAILED). */

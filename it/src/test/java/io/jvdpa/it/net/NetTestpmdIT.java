@@ -5,8 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.jvdpa.testing.ForwardStats;
 import io.jvdpa.testing.StreamStats;
 import io.jvdpa.testing.Testpmd;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -14,6 +18,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.ToLongFunction;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -43,26 +49,86 @@ class NetTestpmdIT {
     /** Frames each stream must move with several pairs; an idle pair moves none, a running one some 100,000. */
     private static final long PER_STREAM = 1_000;
 
-    private record Run(ForwardStats testpmd, List<StreamStats> streams, Map<String, Long> jvdpa) {}
+    /** {@code workerCpus}: each jvdpa worker thread's Cpus_allowed_list, read while the traffic ran. */
+    private record Run(ForwardStats testpmd, List<StreamStats> streams, Map<String, Long> jvdpa,
+                       Map<String, String> workerCpus) {}
 
     private Run run(String network, int queues, boolean packed, Testpmd.ForwardMode mode, String... appArgs)
             throws Exception {
+        return run(network, queues, packed, mode, List.of(), appArgs);
+    }
+
+    private Run run(String network, int queues, boolean packed, Testpmd.ForwardMode mode, List<String> jvdpaFlags,
+                    String... appArgs) throws Exception {
         Path socket = dir.resolve(network + ".sock");
+        List<String> flags = new ArrayList<>(List.of("--network", network, "--queue-pairs", Integer.toString(queues)));
+        flags.addAll(jvdpaFlags);
         try (JvdpaProcess jvdpa = JvdpaProcess.net("jvdpa-" + network + "-q" + queues + (packed ? "-packed" : ""),
-                socket, "--network", network, "--queue-pairs", Integer.toString(queues))) {
+                socket, flags.toArray(String[]::new))) {
             List<ForwardStats> stats;
             List<StreamStats> streams;
+            Map<String, String> workerCpus;
             try (Testpmd testpmd = Testpmd.virtioUserFrontend(socket).queues(queues).packed(packed)
                     .forwardMode(mode).appArgs(appArgs).start()) {
                 Thread.sleep(TRAFFIC.toMillis());
+                workerCpus = workerCpus(jvdpa.process().pid());
                 stats = testpmd.stop();
                 streams = testpmd.streamStats();
             }
             Map<String, Long> counters = jvdpa.stop();
             checkNegotiated(jvdpa.log(), queues, packed);
             ForwardStats port0 = stats.stream().filter(s -> s.port() == 0).findFirst().orElseThrow();
-            return new Run(port0, streams, counters);
+            return new Run(port0, streams, counters, workerCpus);
         }
+    }
+
+    /** Busy-polling workers, each on a CPU of its own (testpmd's lcores are on CPU 0): exact counts as in events. */
+    @ParameterizedTest(name = "packed {0}")
+    @CsvSource({"false", "true"})
+    void pollingWorkersOnCpusOfTheirOwnCountExactly(boolean packed) throws Exception {
+        String cpus = allowedCpus().stream().mapToObj(Integer::toString).collect(Collectors.joining(","));
+        int workers = allowedCpus().cardinality();
+        Run r = run("sink", 2, packed, Testpmd.ForwardMode.TXONLY,
+                List.of("--poll", "--workers", Integer.toString(workers), "--worker-cpus", cpus));
+        assertThat(r.testpmd().txPackets()).as("testpmd sent").isGreaterThan(10_000);
+        assertThat(r.jvdpa().get("tx-frames")).as("jvdpa %s", r.jvdpa()).isEqualTo(r.testpmd().txPackets());
+        assertThat(r.jvdpa().get("tx-errors")).isZero();
+        Map<String, String> expected = new TreeMap<>();
+        int i = 0;
+        for (int cpu = allowedCpus().nextSetBit(0); cpu >= 0; cpu = allowedCpus().nextSetBit(cpu + 1)) {
+            expected.put("net-worker-" + i++, Integer.toString(cpu));
+        }
+        assertThat(r.workerCpus()).as("the CPUs each worker thread may run on").isEqualTo(expected);
+        checkEveryPairCarried(r, 2, StreamStats::txPackets);
+    }
+
+    /** The CPUs this JVM may run on, from /proc/self/status ("0-1" or "0,2,5-7"). */
+    private static BitSet allowedCpus() throws IOException {
+        BitSet b = new BitSet();
+        for (String part : cpusAllowedList(Path.of("/proc/self/status")).split(",")) {
+            String[] range = part.split("-");
+            b.set(Integer.parseInt(range[0]), Integer.parseInt(range[range.length - 1]) + 1);
+        }
+        return b;
+    }
+
+    private static Map<String, String> workerCpus(long pid) throws IOException {
+        Map<String, String> cpus = new TreeMap<>();
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            for (Path task : tasks.toList()) {
+                String name = Files.readString(task.resolve("comm")).trim();
+                if (name.startsWith("net-worker-")) {
+                    cpus.put(name, cpusAllowedList(task.resolve("status")));
+                }
+            }
+        }
+        return cpus;
+    }
+
+    private static String cpusAllowedList(Path status) throws IOException {
+        return Files.readAllLines(status).stream().filter(l -> l.startsWith("Cpus_allowed_list:"))
+                .map(l -> l.substring(l.indexOf(':') + 1).trim()).findFirst()
+                .orElseThrow(() -> new IOException("no Cpus_allowed_list in " + status));
     }
 
     @ParameterizedTest(name = "{0} queue pair(s), packed {1}")
