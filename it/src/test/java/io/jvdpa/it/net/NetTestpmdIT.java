@@ -2,6 +2,7 @@ package io.jvdpa.it.net;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.jvdpa.sys.CpuAffinity;
 import io.jvdpa.testing.ForwardStats;
 import io.jvdpa.testing.StreamStats;
 import io.jvdpa.testing.Testpmd;
@@ -86,8 +87,9 @@ class NetTestpmdIT {
     @ParameterizedTest(name = "packed {0}")
     @CsvSource({"false", "true"})
     void pollingWorkersOnCpusOfTheirOwnCountExactly(boolean packed) throws Exception {
-        String cpus = allowedCpus().stream().mapToObj(Integer::toString).collect(Collectors.joining(","));
-        int workers = allowedCpus().cardinality();
+        BitSet allowed = CpuAffinity.ofCurrentThread();
+        String cpus = allowed.stream().mapToObj(Integer::toString).collect(Collectors.joining(","));
+        int workers = allowed.cardinality();
         Run r = run("sink", 2, packed, Testpmd.ForwardMode.TXONLY,
                 List.of("--poll", "--workers", Integer.toString(workers), "--worker-cpus", cpus));
         assertThat(r.testpmd().txPackets()).as("testpmd sent").isGreaterThan(10_000);
@@ -95,21 +97,11 @@ class NetTestpmdIT {
         assertThat(r.jvdpa().get("tx-errors")).isZero();
         Map<String, String> expected = new TreeMap<>();
         int i = 0;
-        for (int cpu = allowedCpus().nextSetBit(0); cpu >= 0; cpu = allowedCpus().nextSetBit(cpu + 1)) {
+        for (int cpu = allowed.nextSetBit(0); cpu >= 0; cpu = allowed.nextSetBit(cpu + 1)) {
             expected.put("net-worker-" + i++, Integer.toString(cpu));
         }
         assertThat(r.workerCpus()).as("the CPUs each worker thread may run on").isEqualTo(expected);
         checkEveryPairCarried(r, 2, StreamStats::txPackets);
-    }
-
-    /** The CPUs this JVM may run on, from /proc/self/status ("0-1" or "0,2,5-7"). */
-    private static BitSet allowedCpus() throws IOException {
-        BitSet b = new BitSet();
-        for (String part : cpusAllowedList(Path.of("/proc/self/status")).split(",")) {
-            String[] range = part.split("-");
-            b.set(Integer.parseInt(range[0]), Integer.parseInt(range[range.length - 1]) + 1);
-        }
-        return b;
     }
 
     private static Map<String, String> workerCpus(long pid) throws IOException {
