@@ -81,20 +81,25 @@ class ChainCursorTest {
 
     record Mark(long gpa, long len) {}
 
+    /** A dirty log that keeps every range marked, in order. */
+    private static final class RecordingLog implements DirtyLog {
+        final List<Mark> marks = new ArrayList<>();
+
+        @Override
+        public void mark(long gpa, long len) {
+            marks.add(new Mark(gpa, len));
+        }
+
+        @Override
+        public boolean enabled() {
+            return true;
+        }
+    }
+
     @Test
     void everyWrittenByteAndTheUsedRingAreLoggedWhileMigrating() {
-        List<Mark> marks = new ArrayList<>();
-        DirtyLog log = new DirtyLog() {
-            @Override
-            public void mark(long gpa, long len) {
-                marks.add(new Mark(gpa, len));
-            }
-
-            @Override
-            public boolean enabled() {
-                return true;
-            }
-        };
+        RecordingLog log = new RecordingLog();
+        List<Mark> marks = log.marks;
         VirtqueueFeatures f = VirtqueueFeatures.split(8, Endianness.BIG);
         try (GuestFixture g = new GuestFixture(f, true)) {
             DriverQueue driver = g.driver(RingState.initial());
@@ -118,18 +123,8 @@ class ChainCursorTest {
 
     @Test
     void aPackedRingLogsItsUsedDescriptorsAndItsDeviceEventArea() {
-        List<Mark> marks = new ArrayList<>();
-        DirtyLog log = new DirtyLog() {
-            @Override
-            public void mark(long gpa, long len) {
-                marks.add(new Mark(gpa, len));
-            }
-
-            @Override
-            public boolean enabled() {
-                return true;
-            }
-        };
+        RecordingLog log = new RecordingLog();
+        List<Mark> marks = log.marks;
         VirtqueueFeatures f = VirtqueueFeatures.packed(8, Endianness.LITTLE).withEventIdx(true);
         try (GuestFixture g = new GuestFixture(f, false)) {
             DriverQueue driver = g.driver(RingState.initial());
@@ -155,18 +150,8 @@ class ChainCursorTest {
     void aBufferPoppedBeforeLoggingStartedIsLoggedWhenWrittenAfter() {
         for (VirtqueueFeatures f : List.of(VirtqueueFeatures.split(8, Endianness.LITTLE),
                 VirtqueueFeatures.packed(8, Endianness.BIG))) {
-            List<Mark> marks = new ArrayList<>();
-            DirtyLog log = new DirtyLog() {
-                @Override
-                public void mark(long gpa, long len) {
-                    marks.add(new Mark(gpa, len));
-                }
-
-                @Override
-                public boolean enabled() {
-                    return true;
-                }
-            };
+            RecordingLog log = new RecordingLog();
+            List<Mark> marks = log.marks;
             try (GuestFixture g = new GuestFixture(f, false)) {
                 DriverQueue driver = g.driver(RingState.initial());
                 DeviceQueue device = g.device(RingState.initial());
