@@ -69,8 +69,9 @@ public final class Worker implements AutoCloseable {
             if (cpu != ANY_CPU) {
                 try {
                     CpuAffinity.pinCurrentThread(cpu);
-                } catch (LinuxException | RuntimeException e) {
-                    placed.completeExceptionally(e);
+                } catch (Throwable t) {
+                    // Whatever it is, the constructor waiting below must hear of it, or it waits forever.
+                    placed.completeExceptionally(t);
                     return;
                 }
             }
@@ -82,10 +83,12 @@ public final class Worker implements AutoCloseable {
         } catch (CompletionException e) {
             epoll.close();
             wake.close();
-            if (e.getCause() instanceof LinuxException le) {
-                throw le;
+            switch (e.getCause()) {
+                case LinuxException le -> throw le;
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IllegalStateException(name + ": cannot place the worker", e.getCause());
             }
-            throw (RuntimeException) e.getCause();
         }
     }
 

@@ -10,10 +10,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * The net side-by-side: DPDK testpmd's virtio-user front-end (one core) against DPDK's vhost PMD and against
@@ -71,15 +69,23 @@ public final class NetSideBySide {
         }
     }
 
-    /** The frame sizes of a scenario's rows: jvdpa's source network makes 64-byte frames only. */
-    private static int[] frames(Scenario s) {
-        return s == Scenario.BACKEND_TO_GUEST ? new int[] {64} : new int[] {64, 1500};
-    }
+    /** Which row: a scenario, a frame size and a ring format. */
+    record RowSpec(Scenario scenario, int frame, boolean packed) {
+        /** Every row, in table order; jvdpa's source network makes 64-byte frames only. */
+        static List<RowSpec> all() {
+            List<RowSpec> all = new ArrayList<>();
+            for (Scenario s : Scenario.values()) {
+                for (int frame : s == Scenario.BACKEND_TO_GUEST ? new int[] {64} : new int[] {64, 1500}) {
+                    all.add(new RowSpec(s, frame, false));
+                    all.add(new RowSpec(s, frame, true));
+                }
+            }
+            return all;
+        }
 
-    /** The descriptions of a scenario's rows. */
-    private static Stream<String> rowsOf(Scenario s) {
-        return Arrays.stream(frames(s)).boxed()
-                .flatMap(f -> Stream.of(Row.describe(s, f, false), Row.describe(s, f, true)));
+        String describe() {
+            return Row.describe(scenario, frame, packed);
+        }
     }
 
     /** Rate seen by the front-end, and for jvdpa the workers' allocation over the same seconds (NaN if unknown). */
@@ -111,42 +117,38 @@ public final class NetSideBySide {
                 words.add(args[i]);
             }
         }
-        if (Arrays.stream(Scenario.values()).noneMatch(s -> rowsOf(s).anyMatch(
-                d -> words.stream().allMatch(d::contains)))) {
+        List<RowSpec> chosen = RowSpec.all().stream()
+                .filter(r -> words.stream().allMatch(r.describe()::contains)).toList();
+        if (chosen.isEmpty()) {
             throw new Usage.Refused("no row's description has every word of " + words + "; the rows are "
-                    + Arrays.stream(Scenario.values()).flatMap(NetSideBySide::rowsOf).toList());
+                    + RowSpec.all().stream().map(RowSpec::describe).toList());
         }
         Path dir = Files.createTempDirectory("jvdpa-bench-net");
         List<Row> rows = new ArrayList<>();
-        for (Scenario s : Scenario.values()) {
-            for (int frame : frames(s)) {
-                for (boolean packed : new boolean[] {false, true}) {
-                    String description = Row.describe(s, frame, packed);
-                    if (!words.stream().allMatch(description::contains)) {
-                        continue;
-                    }
-                    List<Double> dpdk = new ArrayList<>();
-                    List<Double> jvdpa = new ArrayList<>();
-                    double allocation = Double.NaN;
-                    for (int round = 0; round < rounds; round++) {
-                        // Who goes first alternates, so that neither back-end always meets the machine first.
-                        boolean jvdpaFirst = round % 2 == 1;
-                        Measurement first = measure(dir, s, frame, packed, jvdpaFirst, seconds);
-                        Measurement second = measure(dir, s, frame, packed, !jvdpaFirst, seconds);
-                        Measurement d = jvdpaFirst ? second : first;
-                        Measurement j = jvdpaFirst ? first : second;
-                        dpdk.add(d.mpps());
-                        jvdpa.add(j.mpps());
-                        if (!Double.isNaN(j.bytesPerPacket())) {
-                            allocation = Double.isNaN(allocation) ? j.bytesPerPacket()
-                                    : Math.max(allocation, j.bytesPerPacket());
-                        }
-                        System.err.printf(Locale.ROOT, "%s, round %d: DPDK %.2f Mpps, jvdpa %.2f Mpps, %.2f B/packet "
-                                + "allocated%n", description, round + 1, d.mpps(), j.mpps(), j.bytesPerPacket());
-                    }
-                    rows.add(new Row(s, frame, packed, dpdk, jvdpa, allocation));
+        for (RowSpec spec : chosen) {
+            Scenario s = spec.scenario();
+            int frame = spec.frame();
+            boolean packed = spec.packed();
+            List<Double> dpdk = new ArrayList<>();
+            List<Double> jvdpa = new ArrayList<>();
+            double allocation = Double.NaN;
+            for (int round = 0; round < rounds; round++) {
+                // Who goes first alternates, so that neither back-end always meets the machine first.
+                boolean jvdpaFirst = round % 2 == 1;
+                Measurement first = measure(dir, s, frame, packed, jvdpaFirst, seconds);
+                Measurement second = measure(dir, s, frame, packed, !jvdpaFirst, seconds);
+                Measurement d = jvdpaFirst ? second : first;
+                Measurement j = jvdpaFirst ? first : second;
+                dpdk.add(d.mpps());
+                jvdpa.add(j.mpps());
+                if (!Double.isNaN(j.bytesPerPacket())) {
+                    allocation = Double.isNaN(allocation) ? j.bytesPerPacket()
+                            : Math.max(allocation, j.bytesPerPacket());
                 }
+                System.err.printf(Locale.ROOT, "%s, round %d: DPDK %.2f Mpps, jvdpa %.2f Mpps, %.2f B/packet "
+                        + "allocated%n", spec.describe(), round + 1, d.mpps(), j.mpps(), j.bytesPerPacket());
             }
+            rows.add(new Row(s, frame, packed, dpdk, jvdpa, allocation));
         }
         System.out.println("| direction | frame | ring | DPDK vhost (Mpps), median (min - max) | jvdpa (Mpps), median "
                 + "(min - max) | jvdpa / DPDK, medians | per round | jvdpa allocation (B/packet, JFR, most) |");
