@@ -45,14 +45,15 @@ class BlkReconnectIT {
             BackgroundFio fio = BackgroundFio.start(guest);
             // Let fio get going, then kill the back-end while its worker is busy with a request. Whether a request
             // is in flight at the instant of SIGKILL is a matter of timing: kill and restart again (fio keeps
-            // running across each) until a restart finds requests in flight, at most five times.
+            // running across each) until a restart finds requests in flight, at most ten times (on a loaded machine five
+            // kills have all landed between requests).
             fio.awaitWrites(300);
             String before = guest.execOk("cat /sys/block/vda/stat", Duration.ofSeconds(30));
             BlkProcess current = first;
             boolean resubmitted = false;
             java.util.List<BlkProcess> restarted = new java.util.ArrayList<>();
             try {
-                for (int attempt = 1; attempt <= 5 && !resubmitted; attempt++) {
+                for (int attempt = 1; attempt <= 10 && !resubmitted; attempt++) {
                     current.killWhileBusy("blk-worker-0");
                     current = BlkProcess.start("jvdpa-blk-restart-" + mode + "-" + attempt, socket, image,
                             "--cache", "writethrough");
